@@ -1,0 +1,21 @@
+"""segpress: semantic-segmentation-guided image compression.
+
+    image -> importance map (mask, labels + policy, or array) -> region-adaptive codec -> standard file
+
+``segpress.compress`` is the entry point; ``segpress.codecs`` lists the formats.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("segpress")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0+unknown"
+
+from .api import CompressResult, Importance, build_importance, compress  # noqa: E402
+from .errors import InputError, OptionError, SegpressError  # noqa: E402
+
+__all__ = [
+    "CompressResult", "Importance", "InputError", "OptionError", "SegpressError",
+    "build_importance", "compress", "__version__",
+]

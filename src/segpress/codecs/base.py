@@ -1,0 +1,82 @@
+"""The interface every codec speaks, whatever the format.
+
+A codec turns pixels plus an importance map into a standard file, and back. The verbs follow
+imagecodecs (``available``, ``version``, ``check``, ``encode``, ``decode``); ``encode_uniform`` is the
+same format at one quality everywhere: the reference every saving is measured against.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..embedded import EmbeddedMap
+
+SUBSAMPLINGS = ("4:2:0", "4:4:4")
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """Codec-independent knobs. Qualities are on the familiar 1..100 JPEG-like scale."""
+
+    roi_quality: int = 85
+    bg_quality: int = 25
+    progressive: bool = True
+    subsampling: str = "4:2:0"
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What a file carries besides pixels: colour profile, EXIF, and optionally the importance map."""
+
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    map_payload: bytes | None = None
+
+
+class Codec(ABC):
+    name: ClassVar[str]
+    extensions: ClassVar[tuple[str, ...]]
+    mime: ClassVar[str]
+    description: ClassVar[str]
+    # What the saving is measured against, in words for reports.
+    uniform_reference: ClassVar[str]
+
+    @property
+    @abstractmethod
+    def available(self) -> bool:
+        """False when the library behind this codec is missing; the registry then says so."""
+
+    @abstractmethod
+    def version(self) -> str: ...
+
+    @abstractmethod
+    def check(self, data: bytes) -> bool:
+        """Whether ``data`` looks like this codec's format (magic bytes only)."""
+
+    @abstractmethod
+    def encode(
+        self,
+        pixels: np.ndarray,
+        importance: np.ndarray,
+        settings: EncodeSettings,
+        metadata: Metadata = Metadata(),
+    ) -> bytes:
+        """Region-adaptive encode: ``importance`` (float HxW in [0, 1]) steers quality."""
+
+    @abstractmethod
+    def encode_uniform(
+        self, pixels: np.ndarray, quality: int, settings: EncodeSettings, metadata: Metadata = Metadata()
+    ) -> bytes:
+        """The same format at one quality everywhere, with the same settings otherwise."""
+
+    @abstractmethod
+    def decode(self, data: bytes) -> np.ndarray:
+        """Pixels as uint8 HxW or HxWx3."""
+
+    @abstractmethod
+    def read_map(self, data: bytes) -> EmbeddedMap | None:
+        """The importance map embedded with ``--keep-map``, or None."""

@@ -1,0 +1,57 @@
+"""The importance map carried inside an output file (``--keep-map``), and reading it back.
+
+Layout of the payload (the codec decides where it lives; JPEG puts it in an APP10 segment)::
+
+    version (1 byte) | JSON length (4 bytes, big-endian) | JSON (UTF-8) | PNG of the map (8-bit grey)
+
+The JSON says how the file was made (qualities, source of the importance, protected classes); the
+PNG is the map downscaled so that the whole payload fits one JPEG segment (under 64 KB).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+VERSION = 1
+MAX_PAYLOAD = 60_000
+_LARGEST_SIDE = 512
+
+
+@dataclass
+class EmbeddedMap:
+    importance: np.ndarray  # uint8, downscaled, 255 = fully important
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def pack(importance: np.ndarray, info: dict[str, Any]) -> bytes:
+    """Serialise a float map in [0, 1] and its description into one payload under ``MAX_PAYLOAD``."""
+    header = json.dumps(info, separators=(",", ":"), sort_keys=True).encode()
+    grey = Image.fromarray(np.rint(np.clip(importance, 0, 1) * 255).astype(np.uint8))
+    side = _LARGEST_SIDE
+    while True:
+        small = grey.copy()
+        small.thumbnail((side, side), Image.Resampling.BOX)
+        buffer = io.BytesIO()
+        small.save(buffer, "PNG", optimize=True)
+        payload = bytes((VERSION,)) + struct.pack(">I", len(header)) + header + buffer.getvalue()
+        if len(payload) <= MAX_PAYLOAD or side <= 16:
+            return payload
+        side //= 2
+
+
+def unpack(payload: bytes) -> EmbeddedMap:
+    """Inverse of :func:`pack`; raises ``ValueError`` on a payload it cannot read."""
+    if len(payload) < 5 or payload[0] != VERSION:
+        raise ValueError("unknown segpress map version")
+    (length,) = struct.unpack(">I", payload[1:5])
+    info = json.loads(payload[5 : 5 + length].decode())
+    with Image.open(io.BytesIO(payload[5 + length :])) as png:
+        importance = np.asarray(png.convert("L"))
+    return EmbeddedMap(importance=importance, info=info)

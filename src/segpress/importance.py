@@ -1,0 +1,189 @@
+"""Importance maps: the one contract between segmenters, policies and codecs.
+
+An importance map is a float32 array of shape (H, W), at the image's own resolution, with
+values in [0, 1]: 1 means "encode at ROI quality", 0 "background quality", values between
+interpolate. Every segmenter's output is turned into one, and every codec consumes one, so
+neither side knows about the other.
+
+Data flow::
+
+    segmenter -> labels (H, W) ints        --from_labels-------.
+              or probabilities (C, H, W)   --from_probabilities+--> map --shape--> codec
+    user mask (bool / uint8 / uint16 / float) --from_array-----'
+
+``from_labels`` / ``from_probabilities`` apply a :class:`~segpress.policy.Policy`'s class
+weights; ``shape`` then removes specks (min_area), grows important regions (margin) and adds
+a soft ramp around them (feather), never lowering a value.
+"""
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from segpress.errors import InputError, OptionError
+from segpress.policy import Policy
+
+# shape() spreads values with at most _MAX_STEPS 3x3 dilation steps and _MAX_WORK pixel-steps;
+# longer reaches or bigger images run on a coarser grid. One step over 1024x1024 costs ~2.5 ms
+# on a 2-core machine, so the budget keeps margin+feather <= 24 px exact at 1 megapixel.
+_MAX_STEPS = 24
+_MAX_WORK = 24 * 1024 * 1024
+
+
+def _check_map(importance: np.ndarray) -> np.ndarray:
+    values = np.asarray(importance)
+    if values.ndim != 2:
+        raise InputError(f"importance map must be 2-D (H, W), got shape {values.shape}")
+    return values
+
+
+def from_labels(labels: np.ndarray, classes: Sequence[str], policy: Policy) -> np.ndarray:
+    """Per-pixel weight of each label; labels outside ``classes`` (e.g. 255) get ``policy.default``."""
+    labels = _check_map(labels)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise InputError(f"label map must hold integers, got {labels.dtype}")
+    # One extra slot at the end of the lookup table catches every out-of-range label.
+    lut = np.append(policy.weight_vector(classes), np.float32(policy.default))
+    known = (labels >= 0) & (labels < len(classes))
+    return lut[np.where(known, labels, len(classes))]
+
+
+def region_shares(labels: np.ndarray, classes: Sequence[str], policy: Policy) -> dict[str, float]:
+    """Fraction of the image covered by each present class of weight > 0, largest first.
+
+    This is what ``segpress inspect`` reports as the protected regions.
+    """
+    labels = _check_map(labels)
+    known = labels[(labels >= 0) & (labels < len(classes))]
+    counts = np.bincount(known.ravel().astype(np.intp), minlength=len(classes))
+    weights = policy.weight_vector(classes)
+    shares = {
+        c: float(counts[i] / labels.size) for i, c in enumerate(classes) if weights[i] > 0 and counts[i]
+    }
+    return dict(sorted(shares.items(), key=lambda item: item[1], reverse=True))
+
+
+def from_probabilities(probabilities: np.ndarray, classes: Sequence[str], policy: Policy) -> np.ndarray:
+    """Expected weight sum_c p_c * w_c of class probabilities shaped (C, H, W), clipped to [0, 1]."""
+    probabilities = np.asarray(probabilities)
+    if probabilities.ndim != 3 or probabilities.shape[0] != len(classes):
+        raise InputError(
+            f"probabilities must be shaped ({len(classes)}, H, W) for {len(classes)} classes,"
+            f" got {probabilities.shape}"
+        )
+    if not np.isfinite(probabilities).all():
+        raise InputError("probabilities contain NaN or infinite values")
+    expected = np.tensordot(policy.weight_vector(classes), probabilities, axes=1)
+    return np.clip(expected, 0.0, 1.0).astype(np.float32)
+
+
+def from_array(values: np.ndarray) -> np.ndarray:
+    """A user-supplied map: bool, uint8 (/255), uint16 (/65535) or float already in [0, 1]."""
+    values = _check_map(values)
+    if values.dtype == np.bool_:
+        return values.astype(np.float32)
+    if values.dtype == np.uint8:
+        return values.astype(np.float32) / np.float32(255)
+    if values.dtype == np.uint16:
+        return values.astype(np.float32) / np.float32(65535)
+    if not np.issubdtype(values.dtype, np.floating):
+        raise InputError(f"importance map must be bool, uint8, uint16 or float, got {values.dtype}")
+    # NaN fails both comparisons, so it is rejected here too.
+    if values.size and not (values.min() >= 0.0 and values.max() <= 1.0):
+        raise InputError("float importance map must lie in [0, 1] (no NaN)")
+    return values.astype(np.float32)
+
+
+def _length(value: float, reference: float, name: str) -> float:
+    """A length option in pixels: >= 1 is pixels, (0, 1) a fraction of ``reference``."""
+    if not math.isfinite(value) or value < 0:
+        raise OptionError(f"{name} must be a non-negative number, got {value}")
+    return value * reference if value < 1 else float(value)
+
+
+def _remove_small(importance: np.ndarray, min_area: float) -> np.ndarray:
+    regions, _ = ndimage.label(importance > 0, structure=np.ones((3, 3), dtype=bool))
+    small = np.bincount(regions.ravel()) < min_area
+    small[0] = False  # label 0 is the background, already 0
+    return np.where(small[regions], np.float32(0), importance)
+
+
+def _dilate(a: np.ndarray, step: int) -> np.ndarray:
+    """One step of a max filter, alternating a 3x3 cross and a 3x3 square.
+
+    The alternation grows an octagon whose radius after k steps is k along the axes and
+    ~1.06 k along the diagonals: a close, cheap stand-in for a Euclidean disk.
+    """
+    out = a.copy()
+    np.maximum(out[:, 1:], a[:, :-1], out=out[:, 1:])
+    np.maximum(out[:, :-1], a[:, 1:], out=out[:, :-1])
+    # For the square, the vertical pass reads the horizontally dilated rows.
+    rows = out.copy() if step % 2 == 0 else a
+    np.maximum(out[1:], rows[:-1], out=out[1:])
+    np.maximum(out[:-1], rows[1:], out=out[:-1])
+    return out
+
+
+def _block_max(a: np.ndarray, s: int) -> np.ndarray:
+    h, w = -(-a.shape[0] // s), -(-a.shape[1] // s)
+    padded = np.pad(a, ((0, h * s - a.shape[0]), (0, w * s - a.shape[1])), mode="edge")
+    out = padded[::s, ::s].copy()
+    for dy in range(s):
+        for dx in range(s):
+            np.maximum(out, padded[dy::s, dx::s], out=out)
+    return out
+
+
+def _spread(importance: np.ndarray, margin: float, feather: float) -> np.ndarray:
+    """max over y of value(y) * k(|x - y|), k = 1 up to ``margin``, then a linear ramp to 0 over ``feather``.
+
+    Runs reach / s dilation steps on a grid s times coarser, s being the smallest factor within
+    _MAX_STEPS and _MAX_WORK; the coarse result is upsampled bilinearly. The caller takes the
+    max with the full-resolution input, so values inside regions stay exact.
+    """
+    reach = margin + feather
+    s = max(1, math.ceil(reach / _MAX_STEPS))
+    while reach / s * importance.size / s**2 > _MAX_WORK:
+        s += 1
+    grid = _block_max(importance, s) if s > 1 else importance
+    reached, out = grid, grid
+    step = 1
+    while (distance := step * s) <= margin or distance < reach:
+        reached = _dilate(reached, step)
+        if distance <= margin:
+            out = reached  # inside the margin the dilated map already dominates
+        else:
+            out = np.maximum(out, reached * np.float32(1 - (distance - margin) / feather))
+        step += 1
+    if s > 1:
+        out = ndimage.zoom(out, s, order=1, grid_mode=True, mode="nearest")
+        out = out[: importance.shape[0], : importance.shape[1]]
+    return out
+
+
+def shape(
+    importance: np.ndarray, *, margin: float = 0, feather: float = 0, min_area: float = 0
+) -> np.ndarray:
+    """Remove specks smaller than ``min_area``, grow regions by ``margin``, ramp off over ``feather``.
+
+    Lengths >= 1 are pixels; in (0, 1) they are a fraction of the longer side (margin, feather)
+    or of the area (min_area). Apart from the specks removed, no value is lowered.
+
+    Measured on a 2-core machine (numpy 2.4, scipy 1.17), a 1024x1024 map of ~40 regions at
+    6 levels plus specks: margin=8, feather=16, min_area=64 takes 50-70 ms (24 exact
+    full-resolution steps); margin=4, feather=8 ~35 ms; a 4000x3000 map ~0.4 s (2x coarser grid).
+    """
+    values = from_array(importance)
+    if values.size == 0:
+        return values
+    height, width = values.shape
+    min_area = _length(min_area, height * width, "min_area")
+    margin = _length(margin, max(height, width), "margin")
+    feather = _length(feather, max(height, width), "feather")
+    if min_area > 0:
+        values = _remove_small(values, min_area)
+    if margin + feather > 0:
+        values = np.maximum(values, _spread(values, margin, feather))
+    return np.clip(values, 0.0, 1.0, out=values)

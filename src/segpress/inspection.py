@@ -1,0 +1,73 @@
+"""``segpress inspect``: what a compressed file holds and which regions were protected."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+
+from PIL import Image
+
+from . import codecs
+from .embedded import EmbeddedMap
+from .errors import InputError
+from .metrics import bits_per_pixel
+
+
+@dataclass
+class Inspection:
+    name: str
+    format: str
+    size: int
+    width: int
+    height: int
+    map: EmbeddedMap | None
+
+    @property
+    def bpp(self) -> float:
+        return bits_per_pixel(self.size, self.height, self.width)
+
+    def rows(self) -> list[tuple[str, str]]:
+        rows = [
+            ("format", self.format),
+            ("size", f"{self.width}x{self.height}"),
+            ("bytes", f"{self.size:,}"),
+            ("bpp", f"{self.bpp:.3f}"),
+        ]
+        if self.map is None:
+            return rows + [("importance map", "none (compress with --keep-map to embed one)")]
+        info = self.map.info
+        regions = ", ".join(f"{name} {100 * share:.1f}%" for name, share in info.get("regions", {}).items())
+        height, width = self.map.importance.shape
+        return rows + [
+            ("qualities", f"roi {info.get('roi_quality')}, background {info.get('bg_quality')}"),
+            ("importance from", str(info.get("source"))),
+            ("important region", f"{100 * info.get('important_fraction', 0.0):.1f}% of the pixels"),
+            ("protected classes", regions or "-"),
+            ("map", f"{width}x{height} embedded, written by segpress {info.get('segpress')}"),
+        ]
+
+    def map_png(self) -> bytes:
+        buffer = io.BytesIO()
+        Image.fromarray(self.map.importance).save(buffer, "PNG")
+        return buffer.getvalue()
+
+
+def inspect_file(path: str | PathLike) -> Inspection:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (IsADirectoryError, PermissionError) as error:
+        raise InputError(f"{path}: cannot read ({error.strerror})") from None
+    codec = codecs.sniff(data)
+    if codec is None:
+        raise InputError(f"{path.name}: not a file segpress writes (JPEG or JPEG XL)")
+    try:
+        pixels = codec.decode(data)
+        embedded = codec.read_map(data)
+    except Exception as error:  # any decoder failure means the file is damaged
+        raise InputError(f"{path.name}: corrupt {codec.name} file ({str(error).splitlines()[0]})") from None
+    return Inspection(path.name, codec.name, len(data), pixels.shape[1], pixels.shape[0], embedded)
