@@ -22,7 +22,7 @@ GROW = 0.6
 def face_mask(pixels: np.ndarray) -> np.ndarray:
     detector = Cascade(data.lbp_frontal_face_cascade_filename())
     faces = detector.detect_multi_scale(
-        img=pixels, scale_factor=1.2, step_ratio=1, min_size=(40, 40), max_size=(400, 400)
+        img=pixels, scale_factor=1.2, step_ratio=1, min_size=(60, 60), max_size=(400, 400)
     )
     mask = np.zeros(pixels.shape[:2], dtype=np.uint8)
     for face in faces:

@@ -17,7 +17,13 @@ from PIL import Image, ImageCms, ImageFile
 
 from segpress import imageio
 from segpress.errors import InputError, OptionError, OutputError
-from segpress.imageio import atomic_write, load_image, load_labels, load_mask, output_path
+from segpress.imageio import (
+    atomic_write,
+    load_image,
+    load_labels,
+    load_mask,
+    output_path,
+)
 
 ORIENTATION = 0x0112
 

@@ -5,7 +5,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from segpress.errors import InputError, OptionError
-from segpress.importance import from_array, from_labels, from_probabilities, region_shares, shape
+from segpress.importance import (
+    from_array,
+    from_labels,
+    from_probabilities,
+    region_shares,
+    shape,
+)
 from segpress.policy import PRESETS, Policy
 from segpress.taxonomy import CLASSES
 

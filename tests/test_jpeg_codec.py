@@ -6,15 +6,16 @@ import imagecodecs
 import jpeglib
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageCms
 
 from segpress import codecs
 from segpress.codecs import EncodeSettings, Metadata
 from segpress.codecs import jpeg_markers as markers
 from segpress.codecs.jpeg import pillow_encode
-from segpress.codecs.jpeg_quant import block_max
 from segpress.embedded import pack
+from segpress.importance import block_max
 from segpress.metrics import psnr
 
 JPEG = codecs.get("jpeg")

@@ -3,7 +3,8 @@
 import jpeglib
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
@@ -11,11 +12,11 @@ from segpress.codecs.jpeg_quant import (
     BACKGROUND_DEADZONE,
     CHROMINANCE_BASE,
     LUMINANCE_BASE,
-    block_max,
     block_qualities,
     ijg_table,
     requantize,
 )
+from segpress.importance import block_max
 
 
 @pytest.mark.parametrize("quality", [1, 10, 25, 49, 50, 51, 75, 90, 100])

@@ -10,6 +10,7 @@ Data flow::
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version as package_version
@@ -19,7 +20,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from . import codecs, embedded, importance as imp
+from . import codecs, embedded
+from . import importance as imp
 from .codecs import EncodeSettings, Metadata
 from .codecs.base import SUBSAMPLINGS
 from .errors import OptionError
@@ -84,10 +86,13 @@ class CompressResult:
         return 1.0 - self.size / self.uniform_size
 
     def summary(self) -> dict[str, Any]:
-        """Every figure as plain JSON-friendly values (no bytes)."""
+        """Every figure as plain JSON-friendly values (no bytes); a NaN or infinite figure is None.
+
+        (PSNR is NaN over an empty region and infinite for identical pixels: neither is valid JSON.)
+        """
         values = {k: v for k, v in asdict(self).items() if k != "data"}
         values.update(size=self.size, bpp=self.bpp, saving=self.saving)
-        return values
+        return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()}
 
 
 def build_importance(
@@ -137,7 +142,8 @@ def build_importance(
         feather=chosen.feather if feather is None else feather,
         min_area=chosen.min_area if min_area is None else min_area,
     )
-    return Importance(values=shaped, region=raw >= REGION_THRESHOLD, source=given[0], regions=regions)
+    source = "array" if given[0] == "importance" else given[0]  # as Importance.source documents
+    return Importance(values=shaped, region=raw >= REGION_THRESHOLD, source=source, regions=regions)
 
 
 def compress(

@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__, api, codecs
@@ -35,17 +36,61 @@ class InputFailed(Exception):
     """Some inputs failed; each was already reported on its own line."""
 
 
-def _length(text: str | None) -> float | None:
-    """``"8"`` or ``"8px"`` -> 8 pixels; ``"2%"`` -> 0.02 (a fraction of the image size)."""
+def _length(text: str | None, option: str) -> float | None:
+    """``"8"`` or ``"8px"`` -> 8 pixels; ``"2%"`` -> 0.02 (a fraction of the image size).
+
+    The API reads values >= 1 as pixels and values in (0, 1) as fractions, so a percentage must stay
+    below 100% and a pixel count must be 0 or at least 1, or the value would change meaning.
+    """
     if text is None:
         return None
     value = text.strip().lower()
+    percent = value.endswith("%")
     try:
-        if value.endswith("%"):
-            return float(value[:-1]) / 100.0
-        return float(value.removesuffix("px"))
+        number = float(value[:-1] if percent else value.removesuffix("px"))
     except ValueError:
-        raise OptionError(f"cannot read length {text!r}: give pixels (12 or 12px) or a percentage (2%)") from None
+        raise OptionError(
+            f"{option}: cannot read length {text!r}: give pixels (12 or 12px) or a percentage (2%)"
+        ) from None
+    if not math.isfinite(number) or number < 0:
+        raise OptionError(f"{option} must be a non-negative length, got {text!r}")
+    if percent:
+        if number >= 100:
+            raise OptionError(f"{option} {text!r}: a percentage must be below 100%")
+        return number / 100.0
+    if 0 < number < 1:
+        raise OptionError(f"{option} {text!r}: give 0 or at least 1 pixel, or a percentage")
+    return number
+
+
+def _choose_codec(format: str | None, output: str, many: bool) -> codecs.Codec:
+    """The codec from ``--format`` or the output's extension; a file name must agree with it."""
+    target = Path(output)
+    if many or output.endswith(("/", "\\")) or target.is_dir():
+        if many and target.exists() and not target.is_dir():
+            raise OptionError(f"{output} is a file; with several inputs -o must name a folder")
+        return codecs.get(format or "jpeg")
+    by_extension = codecs.for_path(target)
+    if format is None:
+        if by_extension is None and target.suffix:
+            raise OptionError(f"cannot tell the format from {target.suffix!r}: use .jpg or .jxl, or --format")
+        return by_extension or codecs.get("jpeg")
+    codec = codecs.get(format)
+    if by_extension is not None and by_extension is not codec:
+        raise OptionError(f"--format {codec.name} does not match the output name {target.name}")
+    return codec
+
+
+def _check_sources(mask: Path | None, labels: Path | None, max_pixels: int) -> None:
+    if mask is None and labels is None:
+        raise OptionError(
+            "no importance source: pass --mask FILE or --labels FILE "
+            "(the default segmentation model is not shipped yet)"
+        )
+    if mask is not None and labels is not None:
+        raise OptionError("give one importance source: --mask or --labels, not both")
+    if max_pixels < 1:
+        raise OptionError(f"--max-pixels must be at least 1, got {max_pixels}")
 
 
 def _pick(path: Path | None, image: Path, many: bool) -> Path | None:
@@ -82,24 +127,35 @@ def compress(
 ) -> None:
     """Compress images: full quality where it matters, far fewer bytes elsewhere."""
     # Options are checked once, before any file: a bad option stops the run, a bad file does not.
-    codec = codecs.get(format) if format else (codecs.for_path(output) or codecs.get("jpeg"))
-    api.encode_settings(roi_quality, bg_quality, progressive, subsampling)
     many = len(inputs) > 1
+    codec = _choose_codec(format, output, many)
+    api.encode_settings(roi_quality, bg_quality, progressive, subsampling)
+    _check_sources(mask, labels, max_pixels)
     options = dict(
         policy=load_policy(policy), format=codec.name, roi_quality=roi_quality, bg_quality=bg_quality,
         progressive=progressive, subsampling=subsampling, strip=strip, keep_map=keep_map,
-        margin=_length(margin), feather=_length(feather), min_area=_length(min_area),
+        margin=_length(margin, "--margin"), feather=_length(feather, "--feather"),
+        min_area=_length(min_area, "--min-area"),
         compare=compare, max_pixels=max_pixels,
     )
+    # No output may replace an input of this run: images, masks, label maps or the policy file.
+    policy_file = [Path(policy)] if Path(policy).is_file() else []
     table = _result_table()
     failures = 0
+    written: dict[Path, Path] = {}  # output -> input, so two inputs never write the same file
     for source in inputs:
         try:
             target = output_path(source, output, codec.extensions[0], many=many)
-            result = api.compress(
-                source, mask=_pick(mask, source, many), labels=_pick(labels, source, many), **options
-            )
-            atomic_write(target, result.data, overwrite=overwrite, protect=inputs)
+            if target.resolve() in written:
+                raise OptionError(
+                    f"{target}: already written for {written[target.resolve()]} in this run; "
+                    "inputs with the same name need separate output folders"
+                )
+            mask_file, labels_file = _pick(mask, source, many), _pick(labels, source, many)
+            result = api.compress(source, mask=mask_file, labels=labels_file, **options)
+            protect = [*inputs, *policy_file, *(p for p in (mask_file, labels_file) if p is not None)]
+            atomic_write(target, result.data, overwrite=overwrite, protect=protect)
+            written[target.resolve()] = source
         except SegpressError as error:
             failures += 1
             stderr.print(f"error: {error}", markup=False)
@@ -134,7 +190,7 @@ def _add_row(table: Table, target: Path, result: api.CompressResult) -> None:
         uniform = f"{prefix}{result.uniform_size:,.0f}"
         saving = f"{prefix}{100 * result.saving:.1f}%"
     table.add_row(
-        str(target),
+        escape(str(target)),
         f"{result.size:,}",
         f"{result.bpp:.3f}",
         _db(result.psnr_inside),
@@ -159,15 +215,15 @@ def inspect(
     from .inspection import inspect_file
 
     report = inspect_file(file)
-    table = Table(show_header=False, title=str(file), title_justify="left")
+    table = Table(show_header=False, title=escape(str(file)), title_justify="left")
     for key, value in report.rows():
-        table.add_row(key, value)
+        table.add_row(escape(key), escape(value))
     stdout.print(table)
     if map_png is not None:
         if report.map is None:
             raise OptionError(f"{file.name} carries no importance map (compress with --keep-map)")
         atomic_write(map_png, report.map_png(), overwrite=overwrite, protect=[file])
-        stdout.print(f"importance map written to {map_png}")
+        stdout.print(f"importance map written to {map_png}", markup=False, highlight=False)
 
 
 @app.command()
@@ -191,7 +247,9 @@ def _root(
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code instead of exiting (for tests and embedding)."""
     try:
-        app(args=argv, prog_name="segpress", standalone_mode=False)
+        # Outside standalone mode typer returns the code of an exit instead of raising it, and turns
+        # Ctrl-C into exit code 130.
+        code = app(args=argv, prog_name="segpress", standalone_mode=False)
     except InputFailed:
         return 1
     except OptionError as error:
@@ -208,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as error:  # usage errors: unknown option, missing argument...
         stderr.print(f"error: {error.format_message()}", markup=False)
         return 2
-    return 0
+    if code == 130:
+        stderr.print("error: interrupted")
+    return code if isinstance(code, int) else 0
 
 
 def run() -> None:

@@ -70,4 +70,22 @@ def inspect_file(path: str | PathLike) -> Inspection:
         embedded = codec.read_map(data)
     except Exception as error:  # any decoder failure means the file is damaged
         raise InputError(f"{path.name}: corrupt {codec.name} file ({str(error).splitlines()[0]})") from None
+    if embedded is not None and not _well_formed(embedded.info):
+        raise InputError(f"{path.name}: corrupt segpress map segment (its description is malformed)")
     return Inspection(path.name, codec.name, len(data), pixels.shape[1], pixels.shape[0], embedded)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _well_formed(info: object) -> bool:
+    """Whether a map description has the types ``Inspection.rows`` formats (the file may be foreign)."""
+    if not isinstance(info, dict):
+        return False
+    regions = info.get("regions", {})
+    return (
+        _is_number(info.get("important_fraction", 0.0))
+        and isinstance(regions, dict)
+        and all(_is_number(share) for share in regions.values())
+    )

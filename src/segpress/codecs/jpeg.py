@@ -23,10 +23,11 @@ import numpy as np
 from PIL import Image, features
 
 from ..embedded import EmbeddedMap, unpack
+from ..importance import block_max
 from . import jpeg_markers as markers
 from . import register
 from .base import Codec, EncodeSettings, Metadata
-from .jpeg_quant import block_max, block_qualities, requantize
+from .jpeg_quant import block_qualities, requantize
 
 # libjpeg-turbo 2.1 inside jpeglib: the fastest of its builds here for reading and writing coefficients.
 _JPEGLIB_BUILD = "turbo210"

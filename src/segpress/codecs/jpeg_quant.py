@@ -113,22 +113,3 @@ def requantize(
     # At roi_quality (and above) down == up == 1 and the offset is 0.5, so those blocks come back
     # unchanged, bit-exact with the uniform encode, with no special case.
     return np.rint(levels * up[qualities]).astype(np.int16)
-
-
-def block_max(importance: np.ndarray, block: int, rows: int, cols: int) -> np.ndarray:
-    """Maximum importance inside each ``block`` x ``block`` cell, on a grid of ``rows`` x ``cols`` cells.
-
-    The maximum (not the mean) protects a block as soon as any of its pixels matters. The map is
-    padded by edge replication up to the grid, as the JPEG encoder pads the image.
-    """
-    height, width = importance.shape
-    if rows * block > height or cols * block > width:
-        importance = np.pad(
-            importance,
-            ((0, max(0, rows * block - height)), (0, max(0, cols * block - width))),
-            mode="edge",
-        )
-    cells = importance[: rows * block, : cols * block]
-    # Rows first, then columns: both reductions run over contiguous memory (6x faster than axes (1, 3)).
-    rows_reduced = cells.reshape(rows, block, cols * block).max(axis=1)
-    return rows_reduced.reshape(rows, cols, block).max(axis=2)

@@ -1,0 +1,184 @@
+"""The Python API: ``segpress.compress`` and the ``CompressResult`` it returns."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as skdata
+
+import segpress
+from segpress import InputError, OptionError, SegpressError, codecs
+from segpress.inspection import inspect_file
+from segpress.policy import Policy
+from segpress.taxonomy import CLASSES
+
+HEIGHT, WIDTH = 128, 192
+
+
+@pytest.fixture(scope="session")
+def photo() -> np.ndarray:
+    return np.ascontiguousarray(skdata.chelsea()[40 : 40 + HEIGHT, 100 : 100 + WIDTH])
+
+
+@pytest.fixture(scope="session")
+def region() -> np.ndarray:
+    """About 8 % of the picture, as a bool array."""
+    importance = np.zeros((HEIGHT, WIDTH), dtype=bool)
+    importance[30:70, 60:108] = True
+    return importance
+
+
+def decode(blob: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(blob))
+    image.load()
+    return image
+
+
+def strict_dumps(values: dict) -> str:
+    return json.dumps(values, allow_nan=False)
+
+
+def test_compress_an_array_with_an_importance_array(photo, region):
+    before = photo.copy()
+    result = segpress.compress(photo, importance=region)
+    assert isinstance(result, segpress.CompressResult)
+    image = decode(result.data)
+    assert image.format == "JPEG" and image.size == (WIDTH, HEIGHT) and image.mode == "RGB"
+    assert (result.width, result.height, result.format, result.source) == (WIDTH, HEIGHT, "jpeg", "array")
+    assert result.size == len(result.data)
+    assert result.bpp == pytest.approx(8 * result.size / (WIDTH * HEIGHT))
+    assert result.important_fraction == pytest.approx(region.mean())
+    assert result.psnr_inside > result.psnr_outside
+    assert result.uniform_size > result.size and result.uniform_reached
+    assert 0 < result.saving < 1
+    assert result.saving == pytest.approx(1 - result.size / result.uniform_size)
+    summary = result.summary()
+    assert "data" not in summary
+    assert json.loads(strict_dumps(summary))["saving"] == pytest.approx(result.saving)
+    assert summary["size"] == result.size
+    np.testing.assert_array_equal(photo, before)  # the caller's array is not touched
+
+
+def test_compare_false_reports_no_saving(photo, region):
+    result = segpress.compress(photo, importance=region, compare=False)
+    assert result.saving is None and result.uniform_size is None
+    assert strict_dumps(result.summary())
+
+
+@pytest.mark.parametrize("importance", ["none", "all"])
+def test_summary_is_strict_json_when_a_region_is_empty(photo, importance):
+    """PSNR over an empty region is NaN: summary() gives None, since NaN is not JSON."""
+    values = np.zeros((HEIGHT, WIDTH), np.float32) if importance == "none" else np.ones((HEIGHT, WIDTH), np.float32)
+    result = segpress.compress(photo, importance=values, compare=False)
+    summary = json.loads(strict_dumps(result.summary()))
+    empty = "psnr_inside" if importance == "none" else "psnr_outside"
+    assert np.isnan(getattr(result, empty)) and summary[empty] is None
+
+
+def test_every_image_source_gives_the_same_file(tmp_path, photo, region):
+    """A path, the file's bytes, a PIL image and the array itself; a mask file or an array."""
+    path = tmp_path / "photo.png"
+    Image.fromarray(photo).save(path)
+    mask_path = tmp_path / "mask.png"
+    Image.fromarray(region.astype(np.uint8) * 255).save(mask_path)
+    reference = segpress.compress(photo, importance=region, compare=False).data
+    for source in (path, str(path), path.read_bytes(), Image.open(path)):
+        assert segpress.compress(source, mask=mask_path, compare=False).data == reference
+    assert segpress.compress(path, mask=region.astype(np.float32), compare=False).data == reference
+
+
+def test_grey_array_gives_a_grey_jpeg(photo, region):
+    grey = np.asarray(Image.fromarray(photo).convert("L"))
+    result = segpress.compress(grey, importance=region, compare=False)
+    assert decode(result.data).mode == "L"
+
+
+def test_labels_with_a_policy(photo):
+    labels = np.full((HEIGHT, WIDTH), CLASSES.index("sky"), dtype=np.uint8)
+    labels[:32, :32] = CLASSES.index("person")
+    labels[64:, 96:] = CLASSES.index("animal")
+    fraction = {}
+    for policy in ("people", "default", Policy("animals", {"animal": 1.0})):
+        result = segpress.compress(photo, labels=labels, policy=policy, compare=False)
+        assert result.source == "labels"
+        fraction[getattr(policy, "name", policy)] = result.important_fraction
+    assert fraction["people"] == pytest.approx(32 * 32 / (HEIGHT * WIDTH))  # animal weighs 0.3 < 0.5
+    assert fraction["default"] == pytest.approx((32 * 32 + 64 * 96) / (HEIGHT * WIDTH))
+    assert fraction["animals"] == pytest.approx(64 * 96 / (HEIGHT * WIDTH))
+
+
+def test_keep_map_can_be_inspected(tmp_path, photo, region):
+    result = segpress.compress(photo, importance=region, keep_map=True, roi_quality=80, bg_quality=30,
+                               compare=False)
+    path = tmp_path / "kept.jpg"
+    path.write_bytes(result.data)
+    report = inspect_file(path)
+    assert report.map is not None
+    assert report.map.info["roi_quality"] == 80 and report.map.info["bg_quality"] == 30
+    assert report.map.info["source"] == "array"
+    assert report.map.importance.shape == (HEIGHT, WIDTH)
+    assert decode(report.map_png()).mode == "L"
+    plain = segpress.compress(photo, importance=region, compare=False)
+    assert plain.size < result.size  # the map costs bytes, and only when asked for
+
+
+@pytest.mark.skipif("jxl" not in codecs.names(), reason="libjxl not available in imagecodecs")
+def test_jxl(photo, region):
+    import imagecodecs
+
+    result = segpress.compress(photo, importance=region, format="jxl")
+    assert result.format == "jxl"
+    assert codecs.sniff(result.data).name == "jxl"
+    assert imagecodecs.jpegxl_decode(result.data).shape == (HEIGHT, WIDTH, 3)
+    assert result.saving > 0
+
+
+def test_importance_sources_one_and_only_one(photo, region):
+    with pytest.raises(OptionError, match="importance and mask"):
+        segpress.compress(photo, importance=region, mask=region)
+    with pytest.raises(OptionError, match="mask and labels"):
+        segpress.compress(photo, mask=region, labels=region.astype(np.uint8))
+    with pytest.raises(OptionError, match="no importance source"):
+        segpress.compress(photo)
+
+
+def test_importance_of_the_wrong_size(photo, region):
+    with pytest.raises(OptionError, match=f"{WIDTH - 8}x{HEIGHT}.*{WIDTH}x{HEIGHT}"):
+        segpress.compress(photo, importance=region[:, 8:])
+    with pytest.raises(InputError, match=f"{WIDTH}x{HEIGHT}"):
+        segpress.compress(photo, mask=region[8:])
+    with pytest.raises(InputError, match="2-D"):
+        segpress.compress(photo, importance=np.zeros((HEIGHT, WIDTH, 3), np.float32))
+    with pytest.raises(InputError, match=r"\[0, 1\]"):
+        segpress.compress(photo, importance=np.full((HEIGHT, WIDTH), 1.5, np.float32))
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"roi_quality": 0}, "1..100"),
+        ({"roi_quality": 101}, "1..100"),
+        ({"bg_quality": 90}, "above roi quality"),
+        ({"subsampling": "4:1:1"}, "subsampling"),
+        ({"format": "png"}, "unknown format"),
+        ({"policy": "nope"}, "unknown policy"),
+    ],
+)
+def test_bad_options(photo, region, options, message):
+    with pytest.raises(OptionError, match=message):
+        segpress.compress(photo, importance=region, **options)
+
+
+def test_bad_images(photo, region):
+    with pytest.raises(InputError, match="no pixels"):
+        segpress.compress(np.zeros((0, 16, 3), np.uint8), importance=np.zeros((0, 16), bool))
+    with pytest.raises(InputError, match="max-pixels"):
+        segpress.compress(photo, importance=region, max_pixels=1000)
+    with pytest.raises(InputError, match="not an image"):
+        segpress.compress(b"definitely not an image", importance=region)
+    with pytest.raises(SegpressError):
+        segpress.compress(photo.astype(np.int64), importance=region)
