@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -171,7 +172,7 @@ def compress(
 
 
 def _result_table() -> Table:
-    table = Table(title="segpress compress", title_justify="left")
+    table = Table(title="segpress compress", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("output", "bytes", "bpp", "PSNR in", "PSNR out", "ROI", "uniform *", "saving"):
         if column == "output":
             table.add_column(column, overflow="fold")
