@@ -13,6 +13,7 @@ from skimage import data as skdata
 import segpress
 from segpress import InputError, OptionError, SegpressError, codecs
 from segpress.inspection import inspect_file
+from segpress.metrics import psnr
 from segpress.policy import Policy
 from segpress.taxonomy import CLASSES
 
@@ -120,7 +121,9 @@ def test_keep_map_can_be_inspected(tmp_path, photo, region):
     assert report.map is not None
     assert report.map.info["roi_quality"] == 80 and report.map.info["bg_quality"] == 30
     assert report.map.info["source"] == "array"
-    assert report.map.importance.shape == (HEIGHT, WIDTH)
+    # Downscaled so the longer side is at most 128 px, aspect kept.
+    scale = min(1.0, 128 / max(HEIGHT, WIDTH))
+    assert report.map.importance.shape == (round(HEIGHT * scale), round(WIDTH * scale))
     assert decode(report.map_png()).mode == "L"
     plain = segpress.compress(photo, importance=region, compare=False)
     assert plain.size < result.size  # the map costs bytes, and only when asked for
@@ -142,8 +145,8 @@ def test_importance_sources_one_and_only_one(photo, region):
         segpress.compress(photo, importance=region, mask=region)
     with pytest.raises(OptionError, match="mask and labels"):
         segpress.compress(photo, mask=region, labels=region.astype(np.uint8))
-    with pytest.raises(OptionError, match="no importance source"):
-        segpress.compress(photo)
+    # No source at all: the shipped segmentation model decides.
+    assert segpress.compress(photo, compare=False).source.startswith("model:")
 
 
 def test_importance_of_the_wrong_size(photo, region):
@@ -182,3 +185,92 @@ def test_bad_images(photo, region):
         segpress.compress(b"definitely not an image", importance=region)
     with pytest.raises(SegpressError):
         segpress.compress(photo.astype(np.int64), importance=region)
+
+
+# --- rate control ---------------------------------------------------------------------------------
+
+RATE_FORMATS = [name for name in ("jpeg", "jxl", "webp", "avif", "j2k", "jxl-pixels") if name in codecs.names()]
+
+
+@pytest.mark.parametrize("name", RATE_FORMATS)
+def test_target_size(photo, region, name):
+    default = segpress.compress(photo, importance=region, format=name, compare=False).size
+    target = int(0.75 * default)
+    result = segpress.compress(photo, importance=region, format=name, target_size=target)
+    assert result.size <= target and result.format == name
+    assert (result.target, result.target_kind) == (target, "size")
+    assert 1 <= result.rate_encodes <= 8
+    assert result.rate_reached is (result.size >= 0.97 * target)
+    assert (result.rate_note is None) is result.rate_reached
+    assert 1 <= result.bg_quality <= result.roi_quality <= 100
+    # The figures are those of the file handed back, and the saving is measured at its settings.
+    decoded = codecs.get(name).decode(result.data)
+    assert result.psnr_inside == pytest.approx(psnr(photo, decoded, region))
+    assert result.uniform_size is not None and result.saving is not None
+    summary = json.loads(strict_dumps(result.summary()))
+    assert summary["rate_encodes"] == result.rate_encodes and summary["target"] == target
+
+
+def test_target_size_text_and_fractional_qualities(photo, region):
+    result = segpress.compress(photo, importance=region, format="webp", target_size="3.5KB", compare=False)
+    assert result.target == 3500 and result.size <= 3500
+    assert isinstance(result.roi_quality, float | int) and isinstance(result.bg_quality, float | int)
+    assert json.loads(strict_dumps(result.summary()))["bg_quality"] == result.bg_quality
+
+
+@pytest.mark.parametrize("name", ["jpeg", "webp", "avif"])
+def test_target_roi_psnr(photo, region, name):
+    result = segpress.compress(photo, importance=region, format=name, target_roi_psnr=36.0)
+    assert result.psnr_inside >= 36.0 and result.rate_reached
+    assert (result.target, result.target_kind) == (36.0, "roi_psnr")
+    assert result.bg_quality == 25 and result.rate_encodes <= 8
+
+
+def test_no_target_leaves_the_rate_fields_empty(photo, region):
+    summary = segpress.compress(photo, importance=region, compare=False).summary()
+    assert all(summary[key] is None for key in ("target", "target_kind", "rate_encodes", "rate_reached", "rate_note"))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"target_size": "40KB", "target_roi_psnr": 35.0}, "one target"),
+        ({"target_size": "forty"}, "cannot read size"),
+        ({"target_size": 0}, "at least 1 byte"),
+        ({"target_roi_psnr": float("nan")}, "positive"),
+        ({"target_roi_psnr": -1.0}, "positive"),
+        ({"target_roi_psnr": "35"}, "number of dB"),
+    ],
+)
+def test_bad_targets_are_refused_before_the_image_is_read(options, message):
+    with pytest.raises(OptionError, match=message):
+        segpress.compress(b"not an image at all", importance=np.ones((2, 2)), **options)
+
+
+@pytest.mark.parametrize("name", ["jpeg", "webp"])
+def test_unreachable_targets_are_option_errors(photo, region, name):
+    with pytest.raises(OptionError, match="below the smallest file"):
+        segpress.compress(photo, importance=region, format=name, target_size=50)
+    with pytest.raises(OptionError, match="above what this image reaches"):
+        segpress.compress(photo, importance=region, format=name, target_roi_psnr=80.0)
+    with pytest.raises(OptionError, match="important region"):
+        segpress.compress(photo, importance=np.zeros_like(region), format=name, target_roi_psnr=35.0)
+
+
+@pytest.mark.parametrize("name", ["jpeg", "webp"])
+def test_keep_map_with_a_target_records_the_chosen_qualities(tmp_path, photo, region, name):
+    codec = codecs.get(name)
+    default = segpress.compress(photo, importance=region, format=name, keep_map=True, compare=False).size
+    target = int(0.8 * default)
+    result = segpress.compress(photo, importance=region, format=name, keep_map=True, target_size=target,
+                               compare=False)
+    assert result.size <= target
+    info = codec.read_map(result.data).info
+    assert info["target"] == f"{target} B"
+    assert (info["roi_quality"], info["bg_quality"]) == (result.roi_quality, result.bg_quality)
+
+
+def test_grey_webp_is_measured_as_grey(photo, region):
+    grey = np.asarray(Image.fromarray(photo).convert("L"))
+    result = segpress.compress(grey, importance=region, format="webp", target_size="2KB")
+    assert result.size <= 2000 and result.psnr_inside > result.psnr_outside

@@ -427,10 +427,13 @@ def test_keep_map_and_inspect(capsys, tmp_path, files, labels):
     assert f"vehicle {100 * _share(VEHICLE):.1f}%" in text and f"person {100 * _share(PERSON):.1f}%" in text
     assert f"{out.stat().st_size:,}" in text and f"{WIDTH}x{HEIGHT}" in text
     with Image.open(tmp_path / "map.png") as png:
-        assert png.format == "PNG" and png.mode == "L" and png.size == (WIDTH, HEIGHT)
+        # The embedded map is downscaled to at most 128 px on its longer side.
+        assert png.format == "PNG" and png.mode == "L" and png.size == (128, 128 * HEIGHT // WIDTH)
         importance = np.asarray(png)
-    assert importance[140, 180] == 255 and importance[50, 50] == 255  # vehicle, person
-    assert importance[HEIGHT - 1, 0] == 0  # sky, far from both
+    half = 128 / WIDTH
+    assert importance[int(140 * half), int(180 * half)] == 255  # vehicle
+    assert importance[int(50 * half), int(50 * half)] == 255  # person
+    assert importance[-1, 0] == 0  # sky, far from both
 
     again = cli(capsys, "inspect", out, "--map-png", tmp_path / "map.png")
     assert again.code == 2
@@ -632,7 +635,7 @@ REFUSALS = {
     "missing mask": (_options("--mask", "{d}/nomask.png"), 1, "no such file"),
     "colour picture as labels": (_options("--labels", "{d}/photo.png"), 1, "label map"),
     # bad options: exit 2
-    "unknown format": (_options("--mask", "{d}/mask.png", "--format", "webp"), 2, "unknown format"),
+    "unknown format": (_options("--mask", "{d}/mask.png", "--format", "gif"), 2, "unknown format"),
     "unknown policy": (_options("--labels", "{d}/labels.png", "--policy", "nope"), 2, "unknown policy"),
     "missing policy file": (_options("--labels", "{d}/labels.png", "--policy", "{d}/none.toml"), 2, "not found"),
     "policy syntax": (_policy_file("[weights\nperson = 1\n"), 2, "cannot parse"),
@@ -652,9 +655,20 @@ REFUSALS = {
     "percentage 100": (_options("--mask", "{d}/mask.png", "--min-area", "100%"), 2, "below 100%"),
     "sub-pixel margin": (_options("--mask", "{d}/mask.png", "--margin", "0.5"), 2, "pixel"),
     "max pixels 0": (_options("--mask", "{d}/mask.png", "--max-pixels", "0"), 2, "--max-pixels"),
-    "no importance": (_options(), 2, "no importance source"),
+    "segmenter and mask": (_options("--mask", "{d}/mask.png", "--segmenter", "x.toml"), 2, "--segmenter"),
     "two importances": (_options("--mask", "{d}/mask.png", "--labels", "{d}/labels.png"), 2, "not both"),
     "unknown option": (_options("--mask", "{d}/mask.png", "--qualty", "80"), 2, "--qualty"),
+    "target size text": (_options("--mask", "{d}/mask.png", "--target-size", "5XB"), 2, "cannot read size"),
+    "target size 0": (_options("--mask", "{d}/mask.png", "--target-size", "0KB"), 2, "at least 1 byte"),
+    "two targets": (_options("--mask", "{d}/mask.png", "--target-size", "5KB", "--target-roi-psnr", "35"), 2,
+                    "one target"),
+    "target psnr text": (_options("--mask", "{d}/mask.png", "--target-roi-psnr", "sharp"), 2,
+                         "--target-roi-psnr"),
+    "target psnr negative": (_options("--mask", "{d}/mask.png", "--target-roi-psnr", "-3"), 2, "positive"),
+    "target psnr nan": (_options("--mask", "{d}/mask.png", "--target-roi-psnr", "nan"), 2, "positive"),
+    # a bad target is refused before any file is read: even a missing input is not reported
+    "target before input": (lambda d, photo: [d / "missing.png", "--mask", d / "mask.png", "--target-size", "x"],
+                            2, "cannot read size"),
 }
 
 
@@ -778,9 +792,157 @@ def test_interrupt_during_write_leaves_the_old_file(capsys, files, old_output, m
 
 @pytest.mark.parametrize(
     ("output", "extra", "fragment"),
-    [("out.png", [], "cannot tell the format"), ("out.jpg", ["--format", "jxl"], "does not match")],
+    [
+        ("out.png", [], "cannot tell the format"),
+        ("out.jpg", ["--format", "jxl"], "does not match"),
+        ("out.jxl", ["--format", "webp"], "does not match"),
+        ("out.webp", ["--format", "jxl-pixels"], "does not match"),
+        ("out.avif", ["--format", "jpeg"], "does not match"),
+    ],
 )
 def test_output_name_must_agree_with_format(capsys, tmp_path, files, output, extra, fragment):
     run = cli(capsys, "compress", files["photo"], "-o", tmp_path / output, "--mask", files["mask"], *extra)
     assert_one_error(run, fragment)
     assert not (tmp_path / output).exists()
+
+
+def test_cannot_tell_the_format_lists_every_extension(capsys, tmp_path, files):
+    line = assert_one_error(cli(capsys, "compress", files["photo"], "-o", tmp_path / "out.gif", "--mask",
+                                files["mask"]), "cannot tell the format")
+    for name in codecs.names():
+        for extension in codecs.get(name).extensions:
+            assert extension in line
+
+
+# --- other formats --------------------------------------------------------------------------------
+
+PIXEL_FORMATS = [name for name in ("webp", "avif", "j2k", "jxl-pixels") if name in codecs.names()]
+
+
+@pytest.mark.parametrize(
+    ("name", "output", "extra"),
+    [
+        ("webp", "o.webp", []),
+        ("avif", "O.AVIF", []),
+        ("j2k", "o.jp2", []),
+        ("j2k", "o.j2k", ["--format", "j2k"]),
+        ("jxl-pixels", "o.jxl", ["--format", "jxl-pixels"]),
+        ("webp", "folder/", ["--format", "webp"]),
+        ("jxl-pixels", "folder/", ["-f", "jxl-pixels"]),
+    ],
+)
+def test_pixel_formats_by_extension_or_option(capsys, tmp_path, files, name, output, extra):
+    if name not in codecs.names():
+        pytest.skip(f"{name} not available")
+    run = cli(capsys, "compress", files["photo"], "-o", f"{tmp_path}/{output}", "--mask", files["mask"], *extra,
+              "--json")
+    assert run.code == 0, run.err
+    (summary,) = strict_json(run.out)
+    assert summary["format"] == name
+    written = Path(summary["output"])
+    if output.endswith("/"):
+        assert written == tmp_path / "folder" / f"photo{codecs.get(name).extensions[0]}"
+    blob = written.read_bytes()
+    assert codecs.get(name).check(blob) and len(blob) == summary["size"]
+    assert codecs.get(name).decode(blob).shape == (HEIGHT, WIDTH, 3)
+    assert summary["psnr_inside"] > summary["psnr_outside"]
+    assert 0 < summary["saving"] < 1  # the saving is measured for every format
+
+
+def test_formats_lists_every_codec_in_registry_order(capsys):
+    run = cli(capsys, "formats")
+    assert run.code == 0
+    lines = run.out.splitlines()
+    names = codecs.names()
+    assert [line.split()[0] for line in lines[: len(names)]] == names
+    assert names[:2] == ["jpeg", "jxl"]
+    # One column wide enough for the longest name: the extensions all start at the same place.
+    starts = {line.index(codecs.get(name).extensions[0]) for line, name in zip(lines, names, strict=False)}
+    assert len(starts) == 1, lines
+
+
+# --- rate control ---------------------------------------------------------------------------------
+
+RATE_FORMATS = [name for name in ("jpeg", "webp", "avif", "jxl-pixels") if name in codecs.names()]
+
+
+@pytest.mark.parametrize("name", RATE_FORMATS)
+def test_target_size_through_the_cli(capsys, tmp_path, files, name):
+    out = tmp_path / f"o{codecs.get(name).extensions[0]}"
+    base = ["compress", files["photo"], "--mask", files["mask"], "--format", name, "--json"]
+    default = strict_json(cli(capsys, *base, "-o", tmp_path / "default.bin", "--no-compare").out)[0]["size"]
+    for target in (int(default * 0.7), int(default * 1.5)):
+        run = cli(capsys, *base, "-o", out, "--target-size", f"{target / 1000}KB", "--overwrite")
+        assert run.code == 0, run.err
+        (summary,) = strict_json(run.out)
+        assert summary["size"] == out.stat().st_size <= target
+        assert (summary["target"], summary["target_kind"]) == (target, "size")
+        assert 1 <= summary["rate_encodes"] <= 8
+        assert summary["rate_reached"] is (summary["size"] >= 0.97 * target)
+        assert (summary["rate_note"] is None) is summary["rate_reached"]
+        assert 1 <= summary["bg_quality"] <= summary["roi_quality"] <= 100
+        assert summary["saving"] is not None and summary["uniform_size"] > summary["size"]
+        assert codecs.get(name).decode(out.read_bytes()).shape == (HEIGHT, WIDTH, 3)
+    assert summary["roi_quality"] > 85  # 1.5x the default file: the region got the room
+
+
+@pytest.mark.parametrize("name", ["jpeg", "webp"])
+def test_target_roi_psnr_through_the_cli(capsys, tmp_path, files, name, wide):
+    out = tmp_path / f"o{codecs.get(name).extensions[0]}"
+    run = cli(capsys, "compress", files["photo"], "-o", out, "--mask", files["mask"], "--format", name,
+              "--target-roi-psnr", "37", "--json")
+    assert run.code == 0, run.err
+    (summary,) = strict_json(run.out)
+    assert summary["psnr_inside"] >= 37 and summary["rate_reached"]
+    assert (summary["target"], summary["target_kind"]) == (37, "roi_psnr")
+    assert 1 <= summary["rate_encodes"] <= 8 and summary["bg_quality"] == 25
+    assert summary["size"] == out.stat().st_size
+    # The table shows the qualities chosen, as --json gives them.
+    table = cli(capsys, "compress", files["photo"], "-o", out, "--mask", files["mask"], "--format", name,
+                "--target-roi-psnr", "37", "--overwrite")
+    assert table.code == 0 and table.err == ""
+    assert "roi/bg" in table.out
+    assert f"{summary['roi_quality']:.1f}/{summary['bg_quality']:.1f}" in table.out
+    assert f"{summary['size']:,}" in table.out
+
+
+def test_target_missed_by_a_whole_quality_step_is_reported(capsys, tmp_path, files, wide):
+    """JPEG qualities are whole numbers: between two steps the file may be more than 3 % under."""
+    out = tmp_path / "o.jpg"
+    for target in range(1900, 2600, 50):
+        run = cli(capsys, "compress", files["photo"], "-o", out, "--mask", files["mask"], "--roi-quality", "60",
+                  "--target-size", target, "--overwrite", "--no-compare")
+        assert run.code == 0, run.err
+        assert out.stat().st_size <= target
+        if "note:" in run.out:
+            break
+    else:
+        pytest.skip("every target in the range was met within 3 %")
+    text = " ".join(run.out.split())
+    assert f"note: {out}: target not met within tolerance" in text and "under the target" in text
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        (["--target-size", "100"], "below the smallest file"),
+        (["--target-roi-psnr", "70"], "above what this image reaches"),
+    ],
+)
+@pytest.mark.parametrize("name", ["jpeg", "webp"])
+def test_impossible_target_is_one_error(capsys, tmp_path, files, name, options, fragment):
+    """An image that cannot meet the target fails as an input does (exit 1), and nothing is written."""
+    out = tmp_path / "out" / f"o{codecs.get(name).extensions[0]}"
+    out.parent.mkdir()
+    run = cli(capsys, "compress", files["photo"], "-o", out, "--mask", files["mask"], *options)
+    assert run.code == 1
+    assert_one_error(run, fragment)
+    assert run.out == "" and tree(out.parent) == set()
+
+
+def test_psnr_target_needs_a_region(capsys, tmp_path, files):
+    empty = save(tmp_path / "empty.png", np.zeros((HEIGHT, WIDTH), np.uint8))
+    run = cli(capsys, "compress", files["photo"], "-o", tmp_path / "o.jpg", "--mask", empty,
+              "--target-roi-psnr", "35")
+    assert run.code == 1
+    assert_one_error(run, "important region")

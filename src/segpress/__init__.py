@@ -1,8 +1,10 @@
 """segpress: semantic-segmentation-guided image compression.
 
-    image -> importance map (mask, labels + policy, or array) -> region-adaptive codec -> standard file
+    image -> importance map (segmenter + policy, mask, labels + policy, or array)
+          -> region-adaptive codec -> standard file
 
-``segpress.compress`` is the entry point; ``segpress.codecs`` lists the formats.
+``segpress.compress`` is the entry point, ``segpress.segment`` runs the segmentation model alone;
+``segpress.codecs`` lists the formats.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -12,10 +14,10 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0+unknown"
 
-from .api import CompressResult, Importance, build_importance, compress  # noqa: E402
+from .api import CompressResult, Importance, build_importance, compress, segment  # noqa: E402
 from .errors import InputError, OptionError, SegpressError  # noqa: E402
 
 __all__ = [
     "CompressResult", "Importance", "InputError", "OptionError", "SegpressError",
-    "build_importance", "compress", "__version__",
+    "build_importance", "compress", "segment", "__version__",
 ]

@@ -1,16 +1,19 @@
-"""Public entry points: ``compress`` (and the importance map it is built on).
+"""Public entry points: ``compress``, ``segment`` (and the importance map they are built on).
 
 Data flow::
 
     image --imageio.load_image--> pixels (+ ICC, EXIF)
-    mask | label map + policy | array --importance--> importance map (float HxW in [0, 1]) --shape-->
+    mask | label map + policy | array | segmenter + policy --importance--> importance map (HxW in [0, 1])
+        --shape-->
     codec.encode(pixels, importance) --> file bytes --decode--> PSNR inside / outside the region
+        (or, for a target: ratecontrol.fit_size / fit_roi_psnr --> the file, its qualities, encodes)
     ratecontrol.match_uniform --> bytes a uniform encode needs for the same PSNR inside (the saving)
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version as package_version
@@ -28,15 +31,25 @@ from .errors import OptionError
 from .imageio import DEFAULT_MAX_PIXELS, LoadedImage, load_image, load_labels, load_mask
 from .metrics import bits_per_pixel, psnr
 from .policy import Policy, load_policy
-from .ratecontrol import match_uniform
+from .ratecontrol import (
+    RateResult,
+    decode_like,
+    fit_roi_psnr,
+    fit_size,
+    format_size,
+    match_uniform,
+    parse_size,
+)
+from .segmenters import Segmentation, Segmenter, resolve_segmenter
 from .taxonomy import CLASSES
 
 ImageSource = str | PathLike | bytes | np.ndarray | Image.Image
+SegmenterSource = Segmenter | str | PathLike | None
 
 # Pixels at or above this importance form "the important region" that PSNR-inside is measured on.
 REGION_THRESHOLD = 0.5
 DEFAULT_ROI_QUALITY = 85
-DEFAULT_BG_QUALITY = 25
+DEFAULT_BG_QUALITY = 25  # JPEG's and JPEG XL's; each codec has its own (codec.default_bg_quality)
 
 
 @dataclass
@@ -45,8 +58,9 @@ class Importance:
 
     values: np.ndarray  # float32 HxW in [0, 1], after shaping: what the codec sees
     region: np.ndarray  # bool HxW: the important region as given, before margins and feathering
-    source: str  # "mask", "labels", "array"
+    source: str  # "mask", "labels", "array" or "model:<segmenter name>"
     regions: dict[str, float] = field(default_factory=dict)  # protected class -> share of pixels
+    segmentation: Segmentation | None = None  # the segmenter's output, for source "model:..."
 
 
 @dataclass
@@ -57,17 +71,24 @@ class CompressResult:
     format: str
     width: int
     height: int
-    roi_quality: int
-    bg_quality: int
+    roi_quality: float  # as given, or as rate control chose (fractional where the codec takes fractions)
+    bg_quality: float
     important_fraction: float
     psnr_inside: float
     psnr_outside: float
     encode_seconds: float
     source: str
+    segment_seconds: float | None = None  # time the segmenter took (source "model:..."), not in encode_seconds
     uniform_size: float | None = None
     uniform_quality: float | None = None
     uniform_reached: bool | None = None
     uniform_reference: str | None = None
+    # Rate control (``target_size`` / ``target_roi_psnr``); all None without a target.
+    target: int | float | None = None  # bytes for a size target, dB for a PSNR target
+    target_kind: str | None = None  # "size" or "roi_psnr"
+    rate_encodes: int | None = None  # encodes the search took (at most ratecontrol.MAX_ENCODES)
+    rate_reached: bool | None = None  # within 3 % under the size / 0.1 dB over the PSNR (or adjacent qualities)
+    rate_note: str | None = None  # why not, when not reached
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -95,35 +116,53 @@ class CompressResult:
         return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()}
 
 
+def segment(
+    image: ImageSource, segmenter: SegmenterSource = None, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Segmentation:
+    """Class probabilities and labels over ``segpress.taxonomy.CLASSES`` for ``image``.
+
+    Args:
+        image: a path, encoded bytes, a uint8 array (HxW or HxWx3/4) or a PIL image.
+        segmenter: None for the shipped model, a :class:`~segpress.segmenters.Segmenter`, or the path
+            of a user model config (TOML/YAML) or of an exported ``.onnx``.
+    Returns:
+        a :class:`~segpress.segmenters.Segmentation`: ``labels`` (H, W) uint8, ``probabilities``
+        (C, H, W) float32 at the image's size, ``shares()``, ``seconds``.
+    """
+    chosen = resolve_segmenter(segmenter)
+    return chosen.segment(load_image(image, max_pixels=max_pixels).pixels)
+
+
 def build_importance(
     image: LoadedImage,
     *,
     importance: np.ndarray | None = None,
     mask: ImageSource | None = None,
     labels: ImageSource | None = None,
+    segmenter: SegmenterSource = None,
     policy: str | Policy = "default",
     margin: float | None = None,
     feather: float | None = None,
     min_area: float | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Importance:
-    """The importance map for ``image`` from exactly one source: an array, a mask image or a label map.
+    """The importance map for ``image`` from one source: an array, a mask image, a label map, or a segmenter.
 
     A label map holds segpress taxonomy indices (``segpress.taxonomy.CLASSES``) and goes through
-    ``policy``; margins, feathering and the minimum region area default to the policy's values.
+    ``policy``. Without an array, mask or label map, ``segmenter`` (None: the shipped model) gives
+    class probabilities and the map is each pixel's expected policy weight. Margins, feathering and
+    the minimum region area default to the policy's values.
     """
     given = [name for name, value in (("importance", importance), ("mask", mask), ("labels", labels))
              if value is not None]
     if len(given) > 1:
         raise OptionError(f"give one importance source, not {' and '.join(given)}")
-    if not given:
-        raise OptionError(
-            "no importance source: pass --mask FILE or --labels FILE "
-            "(the default segmentation model is not shipped yet)"
-        )
+    if given and segmenter is not None:
+        raise OptionError(f"a segmenter is used only without an importance source; {given[0]} was given too")
     chosen = policy if isinstance(policy, Policy) else load_policy(policy)
     size = (image.height, image.width)
     regions: dict[str, float] = {}
+    segmentation = None
     if importance is not None:
         raw = imp.from_array(np.asarray(importance))
         if raw.shape != size:
@@ -132,18 +171,41 @@ def build_importance(
             )
     elif mask is not None:
         raw = load_mask(mask, size=size, max_pixels=max_pixels)
-    else:
+    elif labels is not None:
         label_map = load_labels(labels, size=size, classes=len(CLASSES), max_pixels=max_pixels)
         raw = imp.from_labels(label_map, CLASSES, chosen)
         regions = imp.region_shares(label_map, CLASSES, chosen)
+    else:
+        segmentation = resolve_segmenter(segmenter).segment(image.pixels)
+        raw = model_importance(segmentation, chosen)
+        regions = imp.region_shares(segmentation.labels, CLASSES, chosen)
     shaped = imp.shape(
         raw,
         margin=chosen.margin if margin is None else margin,
         feather=chosen.feather if feather is None else feather,
         min_area=chosen.min_area if min_area is None else min_area,
     )
-    source = "array" if given[0] == "importance" else given[0]  # as Importance.source documents
-    return Importance(values=shaped, region=raw >= REGION_THRESHOLD, source=source, regions=regions)
+    if segmentation is not None:
+        source = f"model:{segmentation.model}"
+    else:
+        source = "array" if given[0] == "importance" else given[0]  # as Importance.source documents
+    return Importance(
+        values=shaped, region=raw >= REGION_THRESHOLD, source=source, regions=regions, segmentation=segmentation
+    )
+
+
+def model_importance(segmentation: Segmentation, policy: Policy) -> np.ndarray:
+    """The expected policy weight per pixel, sum_c p_c * w_c, at the image's resolution (float32).
+
+    ``importance.from_probabilities`` runs on the working-resolution probabilities and the result is
+    resampled: bilinear resampling is linear, so this equals weighting the full-resolution
+    probabilities, at 1/C of the cost. Probability of classes outside the taxonomy (a user model's
+    unmapped classes) is weighted with the policy's default, as label 255 is in ``from_labels``.
+    """
+    weighted = imp.from_probabilities(segmentation.working_probabilities, CLASSES, policy)
+    if segmentation.unknown is not None:
+        weighted = weighted + np.float32(policy.default) * segmentation.unknown
+    return np.clip(segmentation.upsample(weighted), 0.0, 1.0)
 
 
 def compress(
@@ -152,10 +214,13 @@ def compress(
     importance: np.ndarray | None = None,
     mask: ImageSource | None = None,
     labels: ImageSource | None = None,
+    segmenter: SegmenterSource = None,
     policy: str | Policy = "default",
     format: str = "jpeg",
     roi_quality: int = DEFAULT_ROI_QUALITY,
-    bg_quality: int = DEFAULT_BG_QUALITY,
+    bg_quality: int | None = None,
+    target_size: int | str | None = None,
+    target_roi_psnr: float | None = None,
     progressive: bool = True,
     subsampling: str = "4:2:0",
     strip: bool = False,
@@ -166,53 +231,90 @@ def compress(
     compare: bool = True,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> CompressResult:
-    """Compress ``image`` spending bytes where ``importance`` / ``mask`` / ``labels`` says it matters.
+    """Compress ``image`` spending bytes where it matters.
+
+    What matters comes from ``importance`` / ``mask`` / ``labels`` if one is given, otherwise from a
+    segmentation model (``segmenter``) weighed by ``policy``.
 
     Args:
         image: a path, encoded bytes, a uint8 array (HxW or HxWx3/4) or a PIL image.
         importance: float array in [0, 1] at image size (or bool / uint8), used as given.
         mask: a mask image (1-bit, 8-bit grey, or the alpha channel) at image size.
         labels: a label map in segpress taxonomy indices, weighted by ``policy``.
+        segmenter: used when none of the three is given: None for the shipped model, a
+            :class:`~segpress.segmenters.Segmenter`, or a user model config path (TOML/YAML).
         format: a registered codec name (``segpress.codecs.names()``).
-        roi_quality, bg_quality: quality (1..100) for importance 1 and importance 0.
+        roi_quality, bg_quality: quality (1..100) for importance 1 and importance 0; with a target,
+            where the search starts (the qualities it chose are in the result). ``bg_quality`` None:
+            the format's default (``codec.default_bg_quality``: 25 for JPEG and JPEG XL), at most
+            ``roi_quality``.
+        target_size: a byte budget (``40000``, ``"40KB"``, ``"1.5MB"``, ``"40KiB"``): the file with the
+            best important region that is at most this big, within 3 % under it where the codec's
+            quality grid allows (``ratecontrol.fit_size``). Never over it: a budget below the smallest
+            file the image can make raises ``OptionError``; a miss of the 3 % window is reported in
+            ``rate_reached`` / ``rate_note``. Metadata (ICC, EXIF, the map) counts towards it.
+        target_roi_psnr: a PSNR (dB) inside the important region: the smallest file that reaches it
+            at background quality ``bg_quality`` (``ratecontrol.fit_roi_psnr``). ``OptionError`` when
+            quality 100 does not reach it or there is no important region.
         strip: drop ICC profile and EXIF (kept by default).
         keep_map: embed the downscaled importance map so ``segpress inspect`` can show it.
         compare: also find the uniform encode with the same PSNR inside (costs a few encodes).
     Returns:
-        CompressResult with the file bytes and its statistics.
+        CompressResult with the file bytes and its statistics (``encode_seconds``: every encode of a
+        rate-control search together).
     """
-    settings = encode_settings(roi_quality, bg_quality, progressive, subsampling)
+    target_bytes, target_psnr = check_targets(target_size, target_roi_psnr)
     codec = codecs.get(format)
+    if bg_quality is None:
+        bg_quality = min(codec.default_bg_quality, roi_quality)
+    settings = encode_settings(roi_quality, bg_quality, progressive, subsampling)
     loaded = load_image(image, max_pixels=max_pixels)
     chosen = build_importance(
-        loaded, importance=importance, mask=mask, labels=labels, policy=policy,
+        loaded, importance=importance, mask=mask, labels=labels, segmenter=segmenter, policy=policy,
         margin=margin, feather=feather, min_area=min_area, max_pixels=max_pixels,
     )
     base_metadata = Metadata() if strip else Metadata(icc_profile=loaded.icc_profile, exif=loaded.exif)
-    metadata = base_metadata
-    if keep_map:
-        info = _map_info(codec.name, settings, chosen, loaded)
-        metadata = Metadata(base_metadata.icc_profile, base_metadata.exif, embedded.pack(chosen.values, info))
+    target_text = _target_text(target_bytes, target_psnr)
+
+    def with_map(chosen_settings: EncodeSettings) -> Metadata:
+        if not keep_map:
+            return base_metadata
+        info = _map_info(codec.name, chosen_settings, chosen, loaded, target_text)
+        return Metadata(base_metadata.icc_profile, base_metadata.exif, embedded.pack(chosen.values, info))
 
     started = time.perf_counter()
-    data = codec.encode(loaded.pixels, chosen.values, settings, metadata)
+    rate = None
+    if target_bytes is None and target_psnr is None:
+        data = codec.encode(loaded.pixels, chosen.values, settings, with_map(settings))
+    else:
+        rate = _fit(codec, loaded.pixels, chosen, target_bytes, target_psnr, settings, with_map(settings))
+        data, settings = rate.data, rate.settings
+        if keep_map:
+            data = _remap(codec, loaded.pixels, chosen.values, rate, with_map(settings), target_bytes)
     seconds = time.perf_counter() - started
 
-    decoded = codec.decode(data)
+    decoded = decode_like(codec, data, loaded.pixels)
     result = CompressResult(
         data=data,
         format=codec.name,
         width=loaded.width,
         height=loaded.height,
-        roi_quality=roi_quality,
-        bg_quality=bg_quality,
+        roi_quality=settings.roi_quality,
+        bg_quality=settings.bg_quality,
         important_fraction=float(chosen.region.mean()),
         psnr_inside=psnr(loaded.pixels, decoded, chosen.region),
         psnr_outside=psnr(loaded.pixels, decoded, ~chosen.region),
         encode_seconds=seconds,
         source=chosen.source,
+        segment_seconds=None if chosen.segmentation is None else chosen.segmentation.seconds,
         notes=list(loaded.notes),
     )
+    if rate is not None:
+        result.target = target_bytes if target_bytes is not None else target_psnr
+        result.target_kind = "size" if target_bytes is not None else "roi_psnr"
+        result.rate_encodes = rate.encodes
+        result.rate_reached = rate.reached
+        result.rate_note = rate.note or None
     if compare and chosen.region.any():
         # The reference carries the same ICC/EXIF, so metadata does not count as a saving.
         match = match_uniform(codec, loaded.pixels, chosen.region, result.psnr_inside, settings, base_metadata)
@@ -221,6 +323,51 @@ def compress(
         result.uniform_reached = match.reached
         result.uniform_reference = codec.uniform_reference
     return result
+
+
+def check_targets(target_size: int | str | None, target_roi_psnr: float | None) -> tuple[int | None, float | None]:
+    """(bytes, dB) of the rate-control target, checked; ``OptionError`` for both or a malformed one."""
+    if target_size is not None and target_roi_psnr is not None:
+        raise OptionError("give one target: a size or a PSNR inside the region, not both")
+    target_bytes = None if target_size is None else parse_size(target_size)
+    if target_roi_psnr is not None:
+        if isinstance(target_roi_psnr, bool) or not isinstance(target_roi_psnr, numbers.Real):
+            raise OptionError(f"target PSNR must be a number of dB, got {target_roi_psnr!r}")
+        if not (math.isfinite(target_roi_psnr) and target_roi_psnr > 0):
+            raise OptionError(f"target PSNR must be a positive number of dB, got {target_roi_psnr}")
+        target_roi_psnr = float(target_roi_psnr)
+    return target_bytes, target_roi_psnr
+
+
+def _fit(codec: codecs.Codec, pixels: np.ndarray, chosen: Importance, target_bytes: int | None,
+         target_psnr: float | None, settings: EncodeSettings, metadata: Metadata) -> RateResult:
+    """The rate-control search for the one target given."""
+    if target_bytes is not None:
+        rate = fit_size(codec, pixels, chosen.values, chosen.region, target_bytes, settings, metadata)
+        if rate.size > target_bytes:  # fit_size guarantees this never happens; never hand such a file out
+            raise OptionError(f"rate control gave {format_size(rate.size)}, over the {format_size(target_bytes)} target")
+        return rate
+    return fit_roi_psnr(codec, pixels, chosen.values, chosen.region, target_psnr, settings, metadata)
+
+
+def _remap(codec: codecs.Codec, pixels: np.ndarray, importance: np.ndarray, rate: RateResult,
+           metadata: Metadata, target_bytes: int | None) -> bytes:
+    """The chosen file again, its embedded map now naming the qualities the search chose.
+
+    The search ran with the starting qualities in the map's description; the pixels coded are the
+    same, only the description's few bytes differ. If that makes the file bigger than a size target,
+    the searched file (whose map names the starting qualities and the target) is kept.
+    """
+    data = codec.encode(pixels, importance, rate.settings, metadata)
+    return rate.data if target_bytes is not None and len(data) > target_bytes else data
+
+
+def _target_text(target_bytes: int | None, target_psnr: float | None) -> str | None:
+    if target_bytes is not None:
+        return f"{target_bytes} B"
+    if target_psnr is not None:
+        return f"{target_psnr:g} dB inside"
+    return None
 
 
 def encode_settings(roi_quality: int, bg_quality: int, progressive: bool, subsampling: str) -> EncodeSettings:
@@ -235,8 +382,9 @@ def encode_settings(roi_quality: int, bg_quality: int, progressive: bool, subsam
     return EncodeSettings(int(roi_quality), int(bg_quality), bool(progressive), subsampling)
 
 
-def _map_info(format: str, settings: EncodeSettings, chosen: Importance, image: LoadedImage) -> dict[str, Any]:
-    return {
+def _map_info(format: str, settings: EncodeSettings, chosen: Importance, image: LoadedImage,
+              target: str | None = None) -> dict[str, Any]:
+    info = {
         "segpress": package_version("segpress"),
         "format": format,
         "width": image.width,
@@ -247,3 +395,6 @@ def _map_info(format: str, settings: EncodeSettings, chosen: Importance, image: 
         "important_fraction": round(float(chosen.region.mean()), 4),
         "regions": {name: round(share, 4) for name, share in chosen.regions.items()},
     }
+    if target is not None:
+        info["target"] = target
+    return info

@@ -1,5 +1,8 @@
 """Command line: a thin layer over ``segpress.api``; ``main(argv) -> int`` is what tests call.
 
+Commands: ``compress`` (importance from --mask, --labels, or the segmentation model), ``segment``
+(label map and overlay PNGs from the model), ``inspect`` and ``formats``.
+
 Every user-fixable failure is one line on stderr (``error: ...``) and a non-zero exit code:
 1 when some input failed, 2 for a bad command line or option.
 """
@@ -18,9 +21,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__, api, codecs
+from . import __version__, api, codecs, segmenters
 from .errors import OptionError, SegpressError
-from .imageio import DEFAULT_MAX_PIXELS, atomic_write, output_path
+from .imageio import DEFAULT_MAX_PIXELS, atomic_write, load_image, output_path
 from .policy import available_policies, load_policy
 
 app = typer.Typer(
@@ -74,24 +77,43 @@ def _choose_codec(format: str | None, output: str, many: bool) -> codecs.Codec:
     by_extension = codecs.for_path(target)
     if format is None:
         if by_extension is None and target.suffix:
-            raise OptionError(f"cannot tell the format from {target.suffix!r}: use .jpg or .jxl, or --format")
+            raise OptionError(
+                f"cannot tell the format from {target.suffix!r}: use {_known_extensions()}, or --format"
+            )
         return by_extension or codecs.get("jpeg")
     codec = codecs.get(format)
-    if by_extension is not None and by_extension is not codec:
+    # A name another format writes must not hide this one (out.jpg with --format webp); a name no format
+    # claims is written as asked. Two codecs may share an extension (jxl, jxl-pixels: both .jxl).
+    if by_extension is not None and target.suffix.lower() not in codec.extensions:
         raise OptionError(f"--format {codec.name} does not match the output name {target.name}")
     return codec
 
 
-def _check_sources(mask: Path | None, labels: Path | None, max_pixels: int) -> None:
-    if mask is None and labels is None:
-        raise OptionError(
-            "no importance source: pass --mask FILE or --labels FILE "
-            "(the default segmentation model is not shipped yet)"
-        )
+def _known_extensions() -> str:
+    """Every extension the installed codecs write, in registry order, each once."""
+    found = dict.fromkeys(extension for name in codecs.names() for extension in codecs.get(name).extensions)
+    return ", ".join(found)
+
+
+def _check_sources(mask: Path | None, labels: Path | None, segmenter: Path | None, max_pixels: int) -> None:
     if mask is not None and labels is not None:
         raise OptionError("give one importance source: --mask or --labels, not both")
+    if segmenter is not None and (mask is not None or labels is not None):
+        raise OptionError("--segmenter is used only without --mask and --labels")
+    _check_max_pixels(max_pixels)
+
+
+def _check_max_pixels(max_pixels: int) -> None:
     if max_pixels < 1:
         raise OptionError(f"--max-pixels must be at least 1, got {max_pixels}")
+
+
+def _load_segmenter(segmenter: Path | None) -> tuple[segmenters.Segmenter, list[Path]]:
+    """The model (loaded once, before any image) and its files, which no output may replace."""
+    if segmenter is None:
+        return segmenters.default_segmenter(), []
+    model = segmenters.load_segmenter(segmenter)
+    return model, [segmenter, model.path]
 
 
 def _pick(path: Path | None, image: Path, many: bool) -> Path | None:
@@ -108,12 +130,15 @@ def _pick(path: Path | None, image: Path, many: bool) -> Path | None:
 def compress(
     inputs: Annotated[list[Path], typer.Argument(help="Images to compress.", show_default=False)],
     output: Annotated[str, typer.Option("--output", "-o", help="Output file, or folder (several inputs, or ending in /).")],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="jpeg or jxl; default from -o's extension, else jpeg.")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help=f"{', '.join(codecs.names())}; default from -o's extension, else jpeg.")] = None,
     mask: Annotated[Optional[Path], typer.Option(help="Importance mask image (1-bit, grey or alpha), or a folder of <name>.png.")] = None,
     labels: Annotated[Optional[Path], typer.Option(help="Label map PNG in segpress taxonomy indices, or a folder of <name>.png.")] = None,
+    segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML) used without --mask/--labels; default: the shipped model.")] = None,
     policy: Annotated[str, typer.Option(help="Policy preset name or TOML/YAML file (class -> importance).")] = "default",
     roi_quality: Annotated[int, typer.Option(help="Quality (1-100) where importance is 1.")] = api.DEFAULT_ROI_QUALITY,
-    bg_quality: Annotated[int, typer.Option(help="Quality (1-100) where importance is 0.")] = api.DEFAULT_BG_QUALITY,
+    bg_quality: Annotated[Optional[int], typer.Option(help="Quality (1-100) where importance is 0; default per format (see `segpress formats`), at most --roi-quality.", show_default=False)] = None,
+    target_size: Annotated[Optional[str], typer.Option(help="Byte budget per file (40000, 40KB, 1.5MB, 40KiB): the best important region that fits, never over, within 3 % under where possible.")] = None,
+    target_roi_psnr: Annotated[Optional[float], typer.Option(help="PSNR (dB) inside the important region: the smallest file that reaches it, at --bg-quality.")] = None,
     progressive: Annotated[bool, typer.Option("--progressive/--baseline", help="Progressive (smaller) or baseline JPEG.")] = True,
     subsampling: Annotated[str, typer.Option(help="Chroma subsampling: 4:2:0 or 4:4:4.")] = "4:2:0",
     margin: Annotated[Optional[str], typer.Option(help="Grow important regions: pixels (8) or % of the image (2%).")] = None,
@@ -126,22 +151,34 @@ def compress(
     max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")] = DEFAULT_MAX_PIXELS,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file instead of a table.")] = False,
 ) -> None:
-    """Compress images: full quality where it matters, far fewer bytes elsewhere."""
+    """Compress images: full quality where it matters, far fewer bytes elsewhere.
+
+    What matters comes from --mask or --labels when given, otherwise from the segmentation model
+    weighed by --policy.
+    """
     # Options are checked once, before any file: a bad option stops the run, a bad file does not.
     many = len(inputs) > 1
     codec = _choose_codec(format, output, many)
+    if bg_quality is None:
+        bg_quality = min(codec.default_bg_quality, roi_quality)
     api.encode_settings(roi_quality, bg_quality, progressive, subsampling)
-    _check_sources(mask, labels, max_pixels)
+    target_bytes, _ = api.check_targets(target_size, target_roi_psnr)
+    _check_sources(mask, labels, segmenter, max_pixels)
     options = dict(
         policy=load_policy(policy), format=codec.name, roi_quality=roi_quality, bg_quality=bg_quality,
+        target_size=target_bytes, target_roi_psnr=target_roi_psnr,
         progressive=progressive, subsampling=subsampling, strip=strip, keep_map=keep_map,
         margin=_length(margin, "--margin"), feather=_length(feather, "--feather"),
         min_area=_length(min_area, "--min-area"),
         compare=compare, max_pixels=max_pixels,
     )
-    # No output may replace an input of this run: images, masks, label maps or the policy file.
+    use_model = mask is None and labels is None
+    model, model_files = _load_segmenter(segmenter) if use_model else (None, [])
+    # No output may replace an input of this run: images, masks, label maps, the policy or model files.
     policy_file = [Path(policy)] if Path(policy).is_file() else []
-    table = _result_table()
+    rate_control = target_size is not None or target_roi_psnr is not None
+    table = _result_table(rate_control)
+    notes: list[str] = []  # rate-control misses, printed under the table
     failures = 0
     written: dict[Path, Path] = {}  # output -> input, so two inputs never write the same file
     for source in inputs:
@@ -153,8 +190,8 @@ def compress(
                     "inputs with the same name need separate output folders"
                 )
             mask_file, labels_file = _pick(mask, source, many), _pick(labels, source, many)
-            result = api.compress(source, mask=mask_file, labels=labels_file, **options)
-            protect = [*inputs, *policy_file, *(p for p in (mask_file, labels_file) if p is not None)]
+            result = api.compress(source, mask=mask_file, labels=labels_file, segmenter=model, **options)
+            protect = [*inputs, *policy_file, *model_files, *(p for p in (mask_file, labels_file) if p is not None)]
             atomic_write(target, result.data, overwrite=overwrite, protect=protect)
             written[target.resolve()] = source
         except SegpressError as error:
@@ -164,34 +201,48 @@ def compress(
         if as_json:
             stdout.print_json(json.dumps({"input": str(source), "output": str(target), **result.summary()}))
         else:
-            _add_row(table, target, result)
+            _add_row(table, target, result, rate_control)
+            if result.rate_note:
+                notes.append(f"note: {target}: target not met within tolerance: {result.rate_note}")
     if table.row_count and not as_json:
         stdout.print(table)
+        for note in notes:
+            stdout.print(note, markup=False, highlight=False)
     if failures:
         raise InputFailed()
 
 
-def _result_table() -> Table:
+def _result_table(rate_control: bool = False) -> Table:
+    """The summary table; with a target it also shows the qualities rate control chose."""
     table = Table(title="segpress compress", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("output", "bytes", "bpp", "PSNR in", "PSNR out", "ROI", "uniform *", "saving"):
+    columns = ["output", "bytes", "bpp", "PSNR in", "PSNR out", "ROI", "uniform *", "saving"]
+    if rate_control:
+        columns[1:1] = ["roi/bg"]
+    for column in columns:
         if column == "output":
             table.add_column(column, overflow="fold")
         else:
             table.add_column(column, justify="right", no_wrap=True)
     table.caption = "PSNR in dB inside / outside the important region (ROI); * uniform encode with the same PSNR in"
+    if rate_control:
+        table.caption += "; roi/bg: the qualities rate control chose"
     table.caption_justify = "left"
     return table
 
 
-def _add_row(table: Table, target: Path, result: api.CompressResult) -> None:
+def _add_row(table: Table, target: Path, result: api.CompressResult, rate_control: bool = False) -> None:
     if result.uniform_size is None:
         uniform, saving = "-", "-"
     else:
         prefix = "" if result.uniform_reached else ">"  # even quality 100 did not reach: a lower bound
         uniform = f"{prefix}{result.uniform_size:,.0f}"
         saving = f"{prefix}{100 * result.saving:.1f}%"
+    rate = []
+    if rate_control:
+        rate = [f"{result.roi_quality:.1f}/{result.bg_quality:.1f}"]
     table.add_row(
         escape(str(target)),
+        *rate,
         f"{result.size:,}",
         f"{result.bpp:.3f}",
         _db(result.psnr_inside),
@@ -207,8 +258,133 @@ def _db(value: float) -> str:
 
 
 @app.command()
+def segment(
+    inputs: Annotated[list[Path], typer.Argument(help="Images to label.", show_default=False)],
+    output: Annotated[str, typer.Option("--output", "-o", help="Folder, or NAME.png for one input: writes NAME-labels.png and NAME-overlay.png.")],
+    segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing output files (inputs are never replaced).")] = False,
+    max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")] = DEFAULT_MAX_PIXELS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per image instead of a table.")] = False,
+) -> None:
+    """Label images with the segmentation model: a label map PNG and a colour overlay with a legend.
+
+    NAME-labels.png is a palette PNG of taxonomy class indices (255 = no class), usable as
+    `compress --labels`; NAME-overlay.png is the photo with class colours and a legend below it.
+    """
+    from .segmenters import render
+
+    many = len(inputs) > 1
+    _check_max_pixels(max_pixels)
+    folder = _segment_folder(output, many)
+    model, model_files = _load_segmenter(segmenter)
+    table = Table(title="segpress segment", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("labels", "classes (share of pixels)", "seconds"):
+        table.add_column(column, overflow="fold", justify="right" if column == "seconds" else "left")
+    failures = 0
+    written: dict[Path, Path] = {}
+    for source in inputs:
+        try:
+            targets = _segment_targets(source, output, folder, written, overwrite)
+            image = load_image(source, max_pixels=max_pixels)
+            result = model.segment(image.pixels)
+            shares = result.shares()
+            pictures = (render.labels_png(result.labels), render.overlay_png(image.pixels, result.labels, shares))
+            for target, data in zip(targets, pictures, strict=True):
+                atomic_write(target, data, overwrite=overwrite, protect=[*inputs, *model_files])
+                written[target.resolve()] = source
+        except SegpressError as error:
+            failures += 1
+            stderr.print(f"error: {error}", markup=False)
+            continue
+        if as_json:
+            stdout.print_json(json.dumps({
+                "input": str(source), "labels": str(targets[0]), "overlay": str(targets[1]),
+                "model": result.model, "width": result.width, "height": result.height,
+                "seconds": result.seconds, "shares": shares,
+            }))
+        else:
+            top = ", ".join(f"{name} {100 * share:.0f}%" for name, share in list(shares.items())[:4] if share >= 0.005)
+            table.add_row(escape(str(targets[0])), escape(top), f"{result.seconds:.2f}")
+    if table.row_count and not as_json:
+        stdout.print(table)
+    if failures:
+        raise InputFailed()
+
+
+def _segment_targets(
+    source: Path, output: str, folder: Path | None, written: dict[Path, Path], overwrite: bool
+) -> tuple[Path, Path]:
+    """NAME-labels.png and NAME-overlay.png, both checked before either is written."""
+    stem, parent = (source.stem, folder) if folder is not None else (Path(output).stem, Path(output).parent)
+    targets = (parent / f"{stem}-labels.png", parent / f"{stem}-overlay.png")
+    for target in targets:
+        if target.resolve() in written:
+            raise OptionError(
+                f"{target}: already written for {written[target.resolve()]} in this run; "
+                "inputs with the same name need separate output folders"
+            )
+        if target.exists() and not overwrite:
+            raise OptionError(f"{target} exists; pass --overwrite to replace it")
+    return targets
+
+
+def _segment_folder(output: str, many: bool) -> Path | None:
+    """The folder ``segment`` writes into, or None when ``-o`` is a NAME.png for a single input."""
+    target = Path(output)
+    if target.is_dir() or output.endswith(("/", "\\")) or not target.suffix:
+        if target.exists() and not target.is_dir():
+            raise OptionError(f"{output} is a file; -o must name a folder or NAME.png")
+        return target
+    if many:
+        raise OptionError(f"{output}: with several inputs -o must name a folder")
+    if target.suffix.lower() != ".png":
+        raise OptionError(f"{output}: segment writes PNG files; give a folder or NAME.png")
+    return None
+
+
+@app.command()
+def evaluate(
+    images: Annotated[Path, typer.Argument(help="Folder of images.", show_default=False)],
+    labels: Annotated[Path, typer.Argument(help="Folder of label PNGs, same stems as the images.", show_default=False)],
+    classes: Annotated[Path, typer.Option(help="Class names, one per line: line n names label value n (255 = unlabelled).")],
+    mapping: Annotated[Optional[Path], typer.Option(help="TOML/YAML table: your class -> taxonomy class (default: names are taxonomy classes).")] = None,
+    segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for metrics.json and confusion.png.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+) -> None:
+    """Score the segmentation model on labelled images: IoU per class, mIoU, pixel accuracy."""
+    from rich.progress import Progress
+
+    from .evaluation import confusion_png, evaluate_segmenter
+    from .train.data import read_folder  # numpy and Pillow only: no torch
+
+    model, _ = _load_segmenter(segmenter)
+    dataset = read_folder(images, labels, classes, mapping)
+    with Progress(console=stderr, transient=True) as progress:
+        task = progress.add_task("evaluating", total=len(dataset))
+        metrics = evaluate_segmenter(model, dataset, on_image=lambda: progress.advance(task))
+    table = Table(title=f"segpress evaluate: {len(dataset)} images, {model.name}", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("class")
+    table.add_column("IoU", justify="right")
+    for name, iou in metrics["iou"].items():
+        if iou is not None:
+            table.add_row(name, f"{100 * iou:.1f}%")
+    table.caption = f"mIoU {100 * metrics['miou']:.1f}%, pixel accuracy {100 * metrics['pixel_accuracy']:.1f}%"
+    table.caption_justify = "left"
+    stdout.print(table)
+    if output is not None:
+        report = {"images": len(dataset), "model": model.name, **metrics}
+        atomic_write(output / "metrics.json", json.dumps(report, indent=1).encode(), overwrite=overwrite)
+        title = f"{model.name} on {images.name}"
+        png = confusion_png(metrics["confusion"], metrics["classes"], title)
+        atomic_write(output / "confusion.png", png, overwrite=overwrite)
+        stdout.print(f"wrote {output / 'metrics.json'} and {output / 'confusion.png'}", markup=False, highlight=False)
+
+
+@app.command()
 def inspect(
-    file: Annotated[Path, typer.Argument(help="A file written by segpress (JPEG or JPEG XL).")],
+    file: Annotated[Path, typer.Argument(help="A file written by segpress.")],
     map_png: Annotated[Optional[Path], typer.Option(help="Write the embedded importance map as a PNG.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing PNG.")] = False,
 ) -> None:
@@ -230,10 +406,14 @@ def inspect(
 @app.command()
 def formats() -> None:
     """List the codecs and policies this installation has."""
-    for name in codecs.names():
+    names = codecs.names()
+    width = max(map(len, names), default=0)
+    for name in names:
         codec = codecs.get(name)
-        stdout.print(f"{name:6} {', '.join(codec.extensions):24} {codec.version()}")
+        stdout.print(f"{name:{width}}  {', '.join(codec.extensions):24} default bg {codec.default_bg_quality:<3} {codec.version()}",
+                     markup=False, highlight=False, soft_wrap=True)
     stdout.print(f"policies: {', '.join(available_policies())}")
+    stdout.print(f"segmenter: {segmenters.describe_shipped()}", markup=False, highlight=False)
 
 
 @app.callback(invoke_without_command=True)

@@ -5,7 +5,9 @@ Layout of the payload (the codec decides where it lives; JPEG puts it in an APP1
     version (1 byte) | JSON length (4 bytes, big-endian) | JSON (UTF-8) | PNG of the map (8-bit grey)
 
 The JSON says how the file was made (qualities, source of the importance, protected classes); the
-PNG is the map downscaled so that the whole payload fits one JPEG segment (under 64 KB).
+PNG is the map at most 128 px on its longer side and quantised to 16 levels: a smooth map from the
+segmentation model would otherwise cost tens of KB, and the codecs act on 8x8 blocks anyway. A
+typical payload is 1-4 KB.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import numpy as np
 from PIL import Image
 
 VERSION = 1
-MAX_PAYLOAD = 60_000
-_LARGEST_SIDE = 512
+MAX_PAYLOAD = 60_000  # one JPEG segment holds 65,533 bytes
+_LARGEST_SIDE = 128
+_LEVELS = 15  # steps between 0 and 1: 16 grey levels
 
 
 @dataclass
@@ -33,7 +36,8 @@ class EmbeddedMap:
 def pack(importance: np.ndarray, info: dict[str, Any]) -> bytes:
     """Serialise a float map in [0, 1] and its description into one payload under ``MAX_PAYLOAD``."""
     header = json.dumps(info, separators=(",", ":"), sort_keys=True).encode()
-    grey = Image.fromarray(np.rint(np.clip(importance, 0, 1) * 255).astype(np.uint8))
+    levels = np.rint(np.clip(importance, 0, 1) * _LEVELS) * (255 // _LEVELS)
+    grey = Image.fromarray(levels.astype(np.uint8))
     side = _LARGEST_SIDE
     while True:
         small = grey.copy()

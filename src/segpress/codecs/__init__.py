@@ -2,6 +2,11 @@
 
 Adding a format means adding one module that ends with ``register(TheCodec())`` and listing it in
 ``_BUILTIN`` below; nothing else in segpress names formats.
+
+The registry's order is ``_BUILTIN``'s, whatever order the modules happen to be imported in (other
+codecs follow in the order they register): ``names()``, ``for_path`` and ``sniff`` all walk it.
+Two codecs may write the same extension (``jxl``, the JPEG transcode, and ``jxl-pixels``):
+``for_path`` answers with the first, ``jxl``; the other is chosen by name.
 """
 
 from __future__ import annotations
@@ -13,11 +18,20 @@ from ..errors import OptionError
 from .base import Codec, EncodeSettings, Metadata
 
 _REGISTRY: dict[str, Codec] = {}
-_BUILTIN = ("jpeg", "jxl")
+_BUILTIN = ("jpeg", "jxl", "webp", "avif", "j2k", "jxl_pixels")
 
 
 def register(codec: Codec) -> None:
     _REGISTRY[codec.name] = codec
+    # Keep _BUILTIN's order (by the registering module), later codecs after it in registration order.
+    ordered = sorted(_REGISTRY.items(), key=lambda item: _rank(item[1]))
+    _REGISTRY.clear()
+    _REGISTRY.update(ordered)
+
+
+def _rank(codec: Codec) -> int:
+    module = type(codec).__module__.rpartition(".")[2]
+    return _BUILTIN.index(module) if module in _BUILTIN else len(_BUILTIN)
 
 
 def _load_builtin() -> None:

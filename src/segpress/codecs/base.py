@@ -20,7 +20,10 @@ SUBSAMPLINGS = ("4:2:0", "4:4:4")
 
 @dataclass(frozen=True)
 class EncodeSettings:
-    """Codec-independent knobs. Qualities are on the familiar 1..100 JPEG-like scale."""
+    """Codec-independent knobs. Qualities are on the familiar 1..100 JPEG-like scale.
+
+    Codecs whose ``roi_quality_step`` / ``bg_quality_step`` is 0 also take fractional qualities.
+    """
 
     roi_quality: int = 85
     bg_quality: int = 25
@@ -44,6 +47,12 @@ class Codec(ABC):
     description: ClassVar[str]
     # What the saving is measured against, in words for reports.
     uniform_reference: ClassVar[str]
+    # The smallest change of roi_quality / bg_quality that can change the file; 0 means any fraction
+    # counts (the codec accepts float qualities). Rate control searches on this grid.
+    roi_quality_step: ClassVar[float] = 1.0
+    bg_quality_step: ClassVar[float] = 1.0
+    # The background quality used when none is given (the roi quality's default is the same for all).
+    default_bg_quality: ClassVar[int] = 25
 
     @property
     @abstractmethod

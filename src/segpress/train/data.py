@@ -28,6 +28,7 @@ import yaml
 from PIL import Image
 
 from segpress.errors import InputError
+from segpress.evaluation import IGNORE_INDEX
 from segpress.imageio import load_image, load_labels
 from segpress.taxonomy import (
     CAMVID_CLASSES,
@@ -40,7 +41,6 @@ from segpress.taxonomy import (
     remap_labels,
 )
 
-IGNORE_INDEX = 255
 # torchvision's ImageNet statistics: the backbone's pretrained weights expect inputs normalised so.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -40,6 +40,7 @@ from rich.progress import (
 from torch import nn
 
 from segpress.errors import OptionError
+from segpress.evaluation import confusion_matrix, metrics_from_confusion
 from segpress.imageio import atomic_write
 from segpress.taxonomy import CLASSES
 from segpress.train.config import DatasetSpec, TrainConfig
@@ -178,27 +179,6 @@ def evaluate(model: nn.Module, dataset: SegmentationDataset, *, progress: Progre
     if progress:
         progress.remove_task(task)
     return metrics_from_confusion(confusion)
-
-
-def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
-    """``[true class, predicted class]`` pixel counts; ignored pixels are left out."""
-    keep = labels != IGNORE_INDEX
-    pairs = labels[keep].astype(np.int64) * num_classes + predictions[keep]
-    return np.bincount(pairs, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-
-
-def metrics_from_confusion(confusion: np.ndarray) -> dict[str, Any]:
-    true_positives = np.diag(confusion).astype(np.float64)
-    labelled = confusion.sum(axis=1)
-    union = labelled + confusion.sum(axis=0) - true_positives
-    present = labelled > 0
-    iou = np.divide(true_positives, union, out=np.zeros_like(true_positives), where=union > 0)
-    return {
-        "miou": float(iou[present].mean()) if present.any() else 0.0,
-        "pixel_accuracy": float(true_positives.sum() / max(confusion.sum(), 1)),
-        "iou": {name: float(iou[i]) if present[i] else None for i, name in enumerate(CLASSES)},
-        "confusion": confusion.tolist(),
-    }
 
 
 def _check_datasets(config: TrainConfig, train_set: SegmentationDataset, val_sets: list[SegmentationDataset]) -> None:

@@ -1,0 +1,175 @@
+"""Benchmark of the shipped segmentation model: accuracy on held-out data and inference cost.
+
+    .venv/bin/python benchmarks/segmenter.py [--data ../shared/data] [--model DIR] [--out benchmarks/results]
+
+Accuracy (through onnxruntime, exactly as `segpress compress` runs the model):
+- CamVid val (101 frames): mIoU over its 11 classes (tree = vegetation, car = vehicle, pedestrian =
+  person, bicyclist = bicycle, the others by name), pixel accuracy. Target: mIoU >= 65 %.
+- MSRC-v2, the split held out from training (``segpress.train.data.msrc_split``): pixel accuracy and
+  mIoU over the taxonomy classes present. Target: pixel accuracy >= 85 %.
+Cost: onnxruntime time per 480x360 frame (2 threads; the whole ``segment()`` call and the network
+alone), next to a plain Pillow JPEG encode (q85) of the same frames in the same run; GMACs from the
+model's metadata. Targets: <= 3 GMAC, <= 50 ms per frame.
+
+Writes ``segmenter.json`` (every figure and the confusion matrices), ``segmenter.md`` and one
+confusion-matrix PNG per dataset into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+from PIL import Image
+
+from segpress.evaluation import confusion_png, evaluate_segmenter
+from segpress.segmenters import default_segmenter, load_segmenter
+from segpress.train.data import read_camvid, read_msrc
+
+REPO = Path(__file__).resolve().parent.parent
+TARGETS = {"camvid_miou": 0.65, "msrc_pixel_accuracy": 0.85, "gmacs": 3.0, "ms_per_frame": 50.0}
+TIMED_FRAMES = 20
+THREADS = 2  # the machine's cores
+REPEATS = 3
+
+
+def accuracy(segmenter, dataset) -> dict:
+    started = time.perf_counter()
+    metrics = evaluate_segmenter(segmenter, dataset)
+    metrics["seconds"] = time.perf_counter() - started
+    metrics["images"] = len(dataset)
+    return metrics
+
+
+def best_of(call, repeats: int = REPEATS) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def timing(segmenter, frames: list[np.ndarray]) -> dict:
+    """Per-frame milliseconds: whole segment(), the network alone, and a Pillow JPEG encode."""
+    session = segmenter._session  # the network alone: same session, input prepared as segment() does
+    input_name = session.get_inputs()[0].name
+    mean = np.asarray(segmenter.config.mean, np.float32).reshape(1, 3, 1, 1)
+    std = np.asarray(segmenter.config.std, np.float32).reshape(1, 3, 1, 1)
+    segment_ms, network_ms, jpeg_ms = [], [], []
+    for pixels in frames:
+        segmenter.segment(pixels)  # warm-up for this size
+        fitted = segmenter._fit(pixels, segmenter.config.working_size(*pixels.shape[:2]))
+        tensor = (fitted[None].transpose(0, 3, 1, 2).astype(np.float32) / 255 - mean) / std
+        segment_ms.append(1000 * best_of(lambda: segmenter.segment(pixels).labels))
+        network_ms.append(1000 * best_of(lambda: session.run(None, {input_name: tensor})))
+        jpeg_ms.append(1000 * best_of(lambda: Image.fromarray(pixels).save(io.BytesIO(), "JPEG", quality=85)))
+    return {
+        "frames": len(frames),
+        "segment_ms": statistics.median(segment_ms),
+        "network_ms": statistics.median(network_ms),
+        "pillow_jpeg_ms": statistics.median(jpeg_ms),
+        "threads": THREADS,
+    }
+
+
+def markdown(report: dict) -> str:
+    camvid, msrc, cost = report["camvid_val"], report["msrc_val"], report["timing"]
+    gmacs = report["model"].get("gmacs_480x360")
+
+    def status(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    rows = [
+        ("CamVid val mIoU (11 classes)", f"{100 * camvid['miou']:.1f} %", ">= 65 %",
+         status(camvid["miou"] >= TARGETS["camvid_miou"])),
+        ("CamVid val pixel accuracy", f"{100 * camvid['pixel_accuracy']:.1f} %", "", ""),
+        ("MSRC-v2 held-out split pixel accuracy", f"{100 * msrc['pixel_accuracy']:.1f} %", ">= 85 %",
+         status(msrc["pixel_accuracy"] >= TARGETS["msrc_pixel_accuracy"])),
+        ("MSRC-v2 held-out split mIoU (classes present)", f"{100 * msrc['miou']:.1f} %", "", ""),
+        ("GMAC per 480x360 frame", f"{gmacs:.2f}" if gmacs else "-", "<= 3", status(bool(gmacs) and gmacs <= 3)),
+        ("onnxruntime, whole segment() per 480x360 frame", f"{cost['segment_ms']:.1f} ms", "<= 50 ms",
+         status(cost["segment_ms"] <= TARGETS["ms_per_frame"])),
+        ("onnxruntime, network alone", f"{cost['network_ms']:.1f} ms", "", ""),
+        ("Pillow JPEG q85 encode of the same frame", f"{cost['pillow_jpeg_ms']:.1f} ms", "", ""),
+    ]
+    iou = lambda metrics: ", ".join(  # noqa: E731
+        f"{name} {100 * value:.0f}" for name, value in metrics["iou"].items() if value is not None
+    )
+    lines = [
+        "# segmenter: the shipped segmentation model",
+        "",
+        f"{report['date']} on {report['machine']['platform']}, {report['machine']['cpus']} CPUs, "
+        f"onnxruntime {report['versions']['onnxruntime']} ({cost['threads']} threads); model "
+        f"{report['model'].get('name')} ({report['model'].get('file_size', 0) / 1e6:.1f} MB).",
+        "",
+        "| figure | value | target | status |",
+        "|---|---|---|---|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
+        "",
+        f"IoU per class, CamVid val: {iou(camvid)}.",
+        "",
+        f"IoU per class, MSRC-v2 held-out split: {iou(msrc)}.",
+        "",
+        "Reproduce: `.venv/bin/python benchmarks/segmenter.py`",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--model", type=Path, default=None, help="a model config or .onnx (default: shipped)")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args(argv)
+    if not (args.data / "camvid").is_dir():
+        print(f"no CamVid data at {args.data / 'camvid'}: nothing to measure", file=sys.stderr)
+        return 1
+    segmenter = load_segmenter(args.model) if args.model else default_segmenter(threads=THREADS)
+    metadata_file = segmenter.path.with_suffix(".json")
+    metadata = json.loads(metadata_file.read_text()) if metadata_file.exists() else {}
+    camvid = read_camvid(args.data / "camvid", "val")
+    msrc = read_msrc(args.data / "msrc_v2", "val")
+    report = {
+        "name": "segmenter",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "versions": {"segpress": version("segpress"), "onnxruntime": onnxruntime.__version__,
+                     "numpy": np.__version__},
+        "model": {key: metadata.get(key) for key in ("name", "file_size", "sha256", "gmacs_480x360", "num_params")},
+        "camvid_val": accuracy(segmenter, camvid),
+        "msrc_val": accuracy(segmenter, msrc),
+        "timing": timing(segmenter, [sample.image for sample in camvid.samples[:TIMED_FRAMES]]),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    for key, title in (("camvid_val", "CamVid val"), ("msrc_val", "MSRC-v2 held-out split")):
+        metrics = report[key]
+        png = confusion_png(metrics["confusion"], metrics["classes"], f"{segmenter.name}, {title}")
+        write(args.out / f"segmenter-confusion-{key}.png", png)
+    write(args.out / "segmenter.json", json.dumps(report, indent=1).encode())
+    text = markdown(report)
+    write(args.out / "segmenter.md", text.encode())
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

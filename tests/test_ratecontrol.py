@@ -1,0 +1,146 @@
+"""Rate control: a byte budget or a PSNR inside the region, for every codec, in at most 8 encodes."""
+
+import numpy as np
+import pytest
+
+from segpress import codecs
+from segpress.codecs import EncodeSettings
+from segpress.errors import OptionError
+from segpress.metrics import psnr
+from segpress.ratecontrol import (
+    MAX_ENCODES,
+    PSNR_TOLERANCE,
+    SIZE_TOLERANCE,
+    decode_like,
+    fit_roi_psnr,
+    fit_size,
+    format_size,
+    match_uniform,
+    parse_size,
+)
+
+ALL_CODECS = ["jpeg", "jxl", "webp", "avif", "j2k", "jxl-pixels"]
+SETTINGS = EncodeSettings(85, 25)
+
+
+@pytest.fixture(scope="module")
+def photo(coffee):
+    """A 320x384 crop of a real photo with an important rectangle (about 15 % of it)."""
+    pixels = np.ascontiguousarray(coffee[:320, 100:484])
+    importance = np.zeros(pixels.shape[:2], np.float32)
+    importance[64:160, 96:288] = 1.0
+    return pixels, importance, importance > 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("40000", 40_000), (40_000, 40_000), ("40KB", 40_000), ("40kB", 40_000), ("40 kb", 40_000),
+        ("40k", 40_000), ("1.5MB", 1_500_000), ("1.5 mb", 1_500_000), ("40KiB", 40_960), ("2MiB", 2_097_152),
+        ("0.5KB", 500), ("123B", 123), (" 7 KB ", 7000), (".5MB", 500_000),
+    ],
+)
+def test_parse_size(text, expected):
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "KB", "abc", "40XB", "-5", "0", "0KB", "1.5.3", "40 K B", "1e3", True])
+def test_parse_size_refuses(text):
+    with pytest.raises(OptionError, match="size"):
+        parse_size(text)
+
+
+def test_format_size():
+    assert [format_size(n) for n in (900, 3400, 52_400, 1_520_000)] == ["900 B", "3.4 KB", "52 KB", "1.52 MB"]
+
+
+def check_size(result, target: int, pixels, region, codec) -> None:
+    assert result.size == len(result.data) <= target
+    assert result.encodes <= MAX_ENCODES
+    assert result.reached and result.size >= (1 - SIZE_TOLERANCE) * target, (result.size, target, result.note)
+    decoded = decode_like(codec, result.data, pixels)
+    assert psnr(pixels, decoded, region) == pytest.approx(result.psnr_inside)
+    assert 1 <= result.bg_quality <= result.roi_quality <= 100
+
+
+@pytest.mark.parametrize("name", ALL_CODECS)
+def test_fit_size_is_never_over_and_within_3_percent(name, photo):
+    codec = codecs.get(name)
+    pixels, importance, region = photo
+    default = len(codec.encode(pixels, importance, SETTINGS))
+    for factor in (0.65, 1.6):
+        target = int(default * factor)
+        result = fit_size(codec, pixels, importance, region, target, SETTINGS)
+        check_size(result, target, pixels, region, codec)
+        if factor > 1:
+            assert result.roi_quality > SETTINGS.roi_quality  # the region gets the room first
+            assert result.bg_quality >= SETTINGS.bg_quality
+
+
+@pytest.mark.parametrize("name", ["jpeg", "webp"])
+def test_background_gives_way_first(name, photo):
+    codec = codecs.get(name)
+    pixels, importance, region = photo
+    default = len(codec.encode(pixels, importance, SETTINGS))
+    lowest_background = len(codec.encode(pixels, importance, EncodeSettings(85, 1)))
+    target = (default + lowest_background) // 2
+    result = fit_size(codec, pixels, importance, region, target, SETTINGS)
+    check_size(result, target, pixels, region, codec)
+    assert result.roi_quality == 85 and 1 <= result.bg_quality < 25
+
+
+def test_fit_size_never_over_across_targets(photo):
+    codec = codecs.get("webp")
+    pixels, importance, region = photo
+    for target in (2500, 4000, 9000, 17000, 30000, 60000):
+        result = fit_size(codec, pixels, importance, region, target, SETTINGS)
+        assert result.size <= target and result.encodes <= MAX_ENCODES
+
+
+@pytest.mark.parametrize("name", ["jpeg", "webp", "j2k"])
+def test_impossible_size_is_a_clear_error(name, photo):
+    pixels, importance, region = photo
+    with pytest.raises(OptionError, match=r"^100 B is below the smallest file this image can make at the lowest "
+                                          r"qualities \(\d[\d.]* K?B\)$"):
+        fit_size(codecs.get(name), pixels, importance, region, 100, SETTINGS)
+
+
+@pytest.mark.parametrize("name", ALL_CODECS)
+def test_fit_roi_psnr_finds_the_smallest_file_that_reaches_it(name, photo):
+    codec = codecs.get(name)
+    pixels, importance, region = photo
+    for target in (33.0, 38.0):
+        result = fit_roi_psnr(codec, pixels, importance, region, target, SETTINGS)
+        assert result.encodes <= MAX_ENCODES and result.reached, result.note
+        assert target <= result.psnr_inside
+        if codec.roi_quality_step == 0:
+            assert result.psnr_inside <= target + PSNR_TOLERANCE
+        else:  # one whole quality lower misses the target, or is no smaller (AVIF: same quantiser)
+            lower = EncodeSettings(result.roi_quality - 1, min(SETTINGS.bg_quality, result.roi_quality - 1))
+            data = codec.encode(pixels, importance, lower)
+            assert psnr(pixels, decode_like(codec, data, pixels), region) < target or len(data) >= result.size
+        assert result.bg_quality == min(SETTINGS.bg_quality, result.roi_quality)
+
+
+def test_fit_roi_psnr_beats_the_uniform_file(photo):
+    codec = codecs.get("avif")
+    pixels, importance, region = photo
+    result = fit_roi_psnr(codec, pixels, importance, region, 36.0, SETTINGS)
+    uniform = match_uniform(codec, pixels, region, result.psnr_inside, SETTINGS)
+    assert result.size < 0.8 * uniform.size
+
+
+def test_impossible_psnr_and_empty_region(photo):
+    pixels, importance, region = photo
+    with pytest.raises(OptionError, match=r"^70 dB inside the important region is above what this image reaches at "
+                                          r"quality 100 \(\d+\.\d\d dB\)$"):
+        fit_roi_psnr(codecs.get("webp"), pixels, importance, region, 70.0, SETTINGS)
+    with pytest.raises(OptionError, match="needs an important region"):
+        fit_roi_psnr(codecs.get("jpeg"), pixels, importance, np.zeros_like(region), 35.0, SETTINGS)
+
+
+def test_uniform_match_of_a_grey_webp(photo):
+    pixels, _, region = photo
+    grey = np.ascontiguousarray(pixels[..., 0])
+    match = match_uniform(codecs.get("webp"), grey, region, 36.0, SETTINGS)
+    assert match.reached and match.size > 0
