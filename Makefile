@@ -36,9 +36,11 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
-# Needs ../shared/data (CamVid); writes benchmarks/results/.
-bench: $(VENV)/.installed
+# Needs ../shared/data (CamVid, MSRC-v2); writes benchmarks/results/. About 11 minutes on 2 cores.
+bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/jpeg_roi.py
+	$(BIN)/python benchmarks/pixel_codecs.py
+	$(BIN)/python benchmarks/segmenter.py
 
 # The shipped segmenter: about 40 minutes on 2 CPU cores (16 epochs); needs ../shared/data.
 train: $(VENV)/.installed-dev

@@ -3,10 +3,10 @@
 For every image with an important region and every format (webp, avif, jxl-pixels, j2k, and jpeg, jxl
 for reference) it measures, in one run:
 
-1. a rate-distortion sweep, roi quality Q in ROI_QUALITIES with background quality min(B, Q), B the
-   format's default background quality, against the uniform encode of the same format at the same Q;
+1. a rate-distortion sweep, roi quality Q in ROI_QUALITIES with background quality min(25, Q), against
+   the uniform encode of the same format at the same Q;
    BD-rate on (bytes, PSNR inside the region) against that uniform curve and against uniform AVIF's;
-2. the defaults (roi 85, the format's default background): PSNR inside / outside, bytes against the
+2. the defaults (roi 85, background 25): PSNR inside / outside, bytes against the
    uniform encode at 85;
 3. encode time per megapixel (best of TIMING_REPEATS) of the plain (uniform) encode at 85, the
    region-adaptive encode at the defaults, and the background conditioning alone;
@@ -65,7 +65,7 @@ from rich.progress import (
 )
 
 from segpress import codecs, conditioning
-from segpress.api import DEFAULT_ROI_QUALITY
+from segpress.api import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY
 from segpress.codecs import EncodeSettings, Metadata
 from segpress.codecs.conditioned import ConditionedCodec
 from segpress.metrics import bits_per_pixel, psnr
@@ -97,12 +97,8 @@ CONDITIONING_TARGET = 60.0  # ms/MP
 RATE_ENCODES_TARGET = MAX_ENCODES
 
 
-def default_bg(codec: codecs.Codec) -> float:
-    return codec.default_bg_quality
-
-
 def settings_for(codec: codecs.Codec, roi_quality: float) -> EncodeSettings:
-    return EncodeSettings(roi_quality, min(default_bg(codec), roi_quality), True, SUBSAMPLING)
+    return EncodeSettings(roi_quality, min(DEFAULT_BG_QUALITY, roi_quality), True, SUBSAMPLING)
 
 
 def figures(data: bytes, sample: Sample, codec: codecs.Codec) -> dict[str, float]:
@@ -432,9 +428,10 @@ def markdown(report: dict[str, Any], command: str) -> str:
         (f"{report['date']} on {m['platform']}, {m['cpu_count']} CPUs; segpress {v['segpress']}, "
          f"Pillow {v['pillow']}, libwebp {v['libwebp']}, libavif {v['libavif']}, OpenJPEG {v['openjpeg']}, "
          f"{v['libjxl']}."),
-        (f"Sweep: roi quality {', '.join(map(str, ROI_QUALITIES))} with bg quality min(default bg, roi), "
+        (f"Sweep: roi quality {', '.join(map(str, ROI_QUALITIES))} with bg quality min({DEFAULT_BG_QUALITY}, roi), "
          f"against the uniform encode of the same format at the same qualities; BD-rate on (bytes, PSNR "
-         f"inside). Defaults: roi {DEFAULT_ROI_QUALITY}, bg per format ({st['default_bg_qualities']}). "
+         f"inside). Defaults: roi {DEFAULT_ROI_QUALITY}, bg {DEFAULT_BG_QUALITY}; conditioning per format: "
+         f"{st['conditioning']}. "
          f"Encode times: best of {TIMING_REPEATS}, total over total megapixels. AVIF speed "
          f"{st['avif_speed']}, JPEG XL effort {st['jxl_effort']}, WebP method {st['webp_method']}."),
         f"Importance: {IMPORTANCE_NOTE}.",
@@ -540,16 +537,18 @@ def build_report(args: argparse.Namespace, datasets: dict[str, Any]) -> dict[str
         "settings": {
             "formats": args.formats,
             "roi_qualities": ROI_QUALITIES,
-            "bg_quality": "min(the format's default bg quality, roi quality)",
-            "default_bg_qualities": ", ".join(f"{name} {default_bg(codecs.get(name)):g}" for name in args.formats),
-            "conditioning_scales": {name: codecs.get(name).conditioning_scale for name in args.formats
-                                    if isinstance(codecs.get(name), ConditionedCodec)},
+            "bg_quality": f"min({DEFAULT_BG_QUALITY}, roi quality)",
+            "conditioning": ", ".join(
+                f"{name} {codec.conditioning_method} x{codec.conditioning_scale:g}"
+                + (f" ({codec.conditioning_block} px blocks)" if codec.conditioning_method == "sparsify" else "")
+                for name in args.formats if isinstance(codec := codecs.get(name), ConditionedCodec)
+            ),
             "subsampling": SUBSAMPLING,
             "avif_speed": codecs.get("avif").speed if "avif" in codecs.names() else avif.DEFAULT_SPEED,
             "jxl_effort": jxl_pixels.DEFAULT_EFFORT,
             "webp_method": webp.METHOD,
             "uniform_references": {name: codecs.get(name).uniform_reference for name in args.formats},
-            "defaults": {"roi_quality": DEFAULT_ROI_QUALITY},
+            "defaults": {"roi_quality": DEFAULT_ROI_QUALITY, "bg_quality": DEFAULT_BG_QUALITY},
             "importance": IMPORTANCE_NOTE,
             "camvid": {"dir": str(args.camvid), "limit": args.limit, "classes": CAMVID_CLASSES,
                        "dilation_px": CAMVID_DILATION, "structuring_element": "disk"},

@@ -126,3 +126,37 @@ def test_flatten_blur_is_folded_into_its_coefficients(coffee):
     assert np.array_equal(conditioning.smooth(pixels, strength(85, 1)), blurred.astype(np.uint8))
     assert np.array_equal(conditioning.smooth(pixels, Conditioning("blur", sigma=2.0)),
                           conditioning.gaussian(pixels, 2.0))
+
+
+def test_sparsify_drops_small_coefficients_and_keeps_edges_and_means():
+    """Texture below the threshold goes, a strong edge on the block grid stays, block means stay."""
+    rng = np.random.default_rng(2)
+    step = np.where(np.arange(64) < 32, 60, 190).astype(np.float64)
+    clean = np.tile(step, (48, 1))
+    noisy = np.clip(clean + rng.normal(0, 4, clean.shape), 0, 255).astype(np.uint8)
+    out = conditioning.sparsify(noisy, 60.0, 16).astype(np.float64)
+    assert np.abs(out - clean).mean() < 0.5 * np.abs(noisy - clean).mean()  # the noise is gone
+    assert out[:, :32].max() < 100 and out[:, 32:].min() > 150  # the edge (on a block boundary) is kept
+    def blocks(image: np.ndarray) -> np.ndarray:
+        return image.reshape(3, 16, 4, 16).mean(axis=(1, 3))
+
+    assert np.abs(blocks(out) - blocks(noisy.astype(np.float64))).max() < 0.6
+    # A picture that is not a whole number of blocks, in colour: same shape, and a threshold above every
+    # coefficient leaves the block means only (flat 16x16 blocks, up to the YCbCr round trip).
+    colour = np.ascontiguousarray(rng.integers(0, 256, (37, 53, 3), dtype=np.uint8))
+    flat = conditioning.sparsify(colour, 1e6, 16)
+    assert flat.shape == colour.shape
+    assert np.ptp(flat[:16, :16].astype(int), axis=(0, 1)).max() <= 2
+
+
+def test_sparsify_strength_and_codecs():
+    assert strength(85, 25, "sparsify", 4.0, 16).threshold == pytest.approx(40 * np.sqrt(4.0 * 0.9775))
+    assert strength(85, 25, "sparsify", block=4).block == 4
+    assert strength(85, 85, "sparsify").is_identity
+    with pytest.raises(OptionError, match="blocks"):
+        Conditioning("sparsify", threshold=10, block=5)
+    # Each codec's method and block (the calibration lives in the codecs).
+    methods = {name: (codecs.get(name).conditioning_method, codecs.get(name).conditioning_block)
+               for name in PIXEL_CODECS}
+    assert methods["avif"] == ("sparsify", 16) and methods["webp"] == ("sparsify", 4)
+    assert methods["jxl-pixels"][0] == "blur" and methods["j2k"][0] == "flatten"

@@ -49,7 +49,7 @@ SegmenterSource = Segmenter | str | PathLike | None
 # Pixels at or above this importance form "the important region" that PSNR-inside is measured on.
 REGION_THRESHOLD = 0.5
 DEFAULT_ROI_QUALITY = 85
-DEFAULT_BG_QUALITY = 25  # JPEG's and JPEG XL's; each codec has its own (codec.default_bg_quality)
+DEFAULT_BG_QUALITY = 25
 
 
 @dataclass
@@ -218,7 +218,7 @@ def compress(
     policy: str | Policy = "default",
     format: str = "jpeg",
     roi_quality: int = DEFAULT_ROI_QUALITY,
-    bg_quality: int | None = None,
+    bg_quality: int = DEFAULT_BG_QUALITY,
     target_size: int | str | None = None,
     target_roi_psnr: float | None = None,
     progressive: bool = True,
@@ -245,9 +245,7 @@ def compress(
             :class:`~segpress.segmenters.Segmenter`, or a user model config path (TOML/YAML).
         format: a registered codec name (``segpress.codecs.names()``).
         roi_quality, bg_quality: quality (1..100) for importance 1 and importance 0; with a target,
-            where the search starts (the qualities it chose are in the result). ``bg_quality`` None:
-            the format's default (``codec.default_bg_quality``: 25 for JPEG and JPEG XL), at most
-            ``roi_quality``.
+            where the search starts (the qualities it chose are in the result).
         target_size: a byte budget (``40000``, ``"40KB"``, ``"1.5MB"``, ``"40KiB"``): the file with the
             best important region that is at most this big, within 3 % under it where the codec's
             quality grid allows (``ratecontrol.fit_size``). Never over it: a budget below the smallest
@@ -264,10 +262,8 @@ def compress(
         rate-control search together).
     """
     target_bytes, target_psnr = check_targets(target_size, target_roi_psnr)
-    codec = codecs.get(format)
-    if bg_quality is None:
-        bg_quality = min(codec.default_bg_quality, roi_quality)
     settings = encode_settings(roi_quality, bg_quality, progressive, subsampling)
+    codec = codecs.get(format)
     loaded = load_image(image, max_pixels=max_pixels)
     chosen = build_importance(
         loaded, importance=importance, mask=mask, labels=labels, segmenter=segmenter, policy=policy,

@@ -136,7 +136,7 @@ def compress(
     segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML) used without --mask/--labels; default: the shipped model.")] = None,
     policy: Annotated[str, typer.Option(help="Policy preset name or TOML/YAML file (class -> importance).")] = "default",
     roi_quality: Annotated[int, typer.Option(help="Quality (1-100) where importance is 1.")] = api.DEFAULT_ROI_QUALITY,
-    bg_quality: Annotated[Optional[int], typer.Option(help="Quality (1-100) where importance is 0; default per format (see `segpress formats`), at most --roi-quality.", show_default=False)] = None,
+    bg_quality: Annotated[int, typer.Option(help="Quality (1-100) where importance is 0.")] = api.DEFAULT_BG_QUALITY,
     target_size: Annotated[Optional[str], typer.Option(help="Byte budget per file (40000, 40KB, 1.5MB, 40KiB): the best important region that fits, never over, within 3 % under where possible.")] = None,
     target_roi_psnr: Annotated[Optional[float], typer.Option(help="PSNR (dB) inside the important region: the smallest file that reaches it, at --bg-quality.")] = None,
     progressive: Annotated[bool, typer.Option("--progressive/--baseline", help="Progressive (smaller) or baseline JPEG.")] = True,
@@ -159,8 +159,6 @@ def compress(
     # Options are checked once, before any file: a bad option stops the run, a bad file does not.
     many = len(inputs) > 1
     codec = _choose_codec(format, output, many)
-    if bg_quality is None:
-        bg_quality = min(codec.default_bg_quality, roi_quality)
     api.encode_settings(roi_quality, bg_quality, progressive, subsampling)
     target_bytes, _ = api.check_targets(target_size, target_roi_psnr)
     _check_sources(mask, labels, segmenter, max_pixels)
@@ -410,7 +408,7 @@ def formats() -> None:
     width = max(map(len, names), default=0)
     for name in names:
         codec = codecs.get(name)
-        stdout.print(f"{name:{width}}  {', '.join(codec.extensions):24} default bg {codec.default_bg_quality:<3} {codec.version()}",
+        stdout.print(f"{name:{width}}  {', '.join(codec.extensions):24} {codec.version()}",
                      markup=False, highlight=False, soft_wrap=True)
     stdout.print(f"policies: {', '.join(available_policies())}")
     stdout.print(f"segmenter: {segmenters.describe_shipped()}", markup=False, highlight=False)

@@ -12,34 +12,46 @@ the important pixels reach it untouched::
 The blend is exact integer arithmetic (Pillow's composite): where importance is 1 the weight is 255/255
 and the output pixel is the input pixel, bit for bit; a feathered map fades the smoothing in.
 
-Two smoothings:
+Three conditionings (each codec picks one: ``ConditionedCodec.conditioning_method``):
 
-- ``flatten`` (the default): an edge-aware guided filter (He, Sun and Tang, "Guided Image Filtering",
-  ECCV 2010, in its fast form, He and Sun 2015) guided by each channel itself. In a window, detail whose
-  local variance is far below ``variance`` is replaced by the window mean; edges whose variance is far
-  above it are kept. Texture (foliage, asphalt, noise) goes; outlines stay, which is what keeps the
+- ``sparsify`` (AVIF, WebP): block-DCT hard thresholding in YCbCr on the encoder's own transform grid
+  (16x16 for AV1, 4x4 for VP8): every coefficient of the background below a threshold is dropped, the
+  block means and the strong coefficients (edges, large shapes) are kept exactly. What stays is sparse
+  in the very basis the encoder codes, so it costs few bits; hard thresholding in an orthonormal
+  transform also loses the least squared error for the coefficients it drops. For the same PSNR
+  outside the region it saves far more than smoothing (see ``benchmarks/README.md``), at the price of a
+  blockier background where the threshold is high.
+- ``flatten`` (the default; JPEG 2000): an edge-aware guided filter (He, Sun and Tang, "Guided Image
+  Filtering", ECCV 2010, in its fast form, He and Sun 2015) guided by each channel itself. In a
+  window, detail whose local variance is far below ``variance`` is replaced by the window mean; edges
+  whose variance is far above it are kept. Texture (foliage, asphalt, noise) goes; outlines stay, which is what keeps the
   background readable at a given byte count.
-- ``blur``: a Gaussian blur of ``sigma`` pixels: simpler, removes edges as well.
+- ``blur`` (JPEG XL from pixels): a Gaussian blur of ``sigma`` pixels: simpler, removes edges as well.
 
-For the lowest background qualities both add a Gaussian blur (``sigma``) on top, so the strength keeps
-growing down to quality 1 (rate control relies on size falling steadily with the background quality).
-``flatten`` applies it to its coefficients at half resolution (``sigma / 2`` there) before they are
-upsampled, which blurs the result by about ``sigma`` at a quarter of the cost of a full-resolution blur
-(on a CamVid frame at roi 85, AVIF: the same bytes-against-PSNR-outside curve within 0.1 dB, 48 instead
-of 66 ms/MP under load); ``blur`` blurs the full-resolution picture.
+For the lowest background qualities all three add a Gaussian blur (``sigma``), so the strength keeps
+growing down to quality 1 (rate control relies on size falling steadily with the background quality);
+``sparsify`` blurs before thresholding (blurring its blocks afterwards softens their edges off the
+encoder's grid and made files bigger); ``flatten`` applies it to its coefficients at half
+resolution (``sigma / 2`` there) before they are upsampled, which blurs the result by about ``sigma``
+at a quarter of the cost of a full-resolution blur (on a CamVid frame at roi 85, AVIF: the same
+bytes-against-PSNR-outside curve within 0.1 dB, 48 instead of 66 ms/MP under load); ``blur`` blurs the
+full-resolution picture.
 
-Measured on 8 CamVid val frames (360x480, region: sign, car, pedestrian, bicyclist dilated 8 px, 12 %
-of the pixels), roi qualities 50-95 with background 25, BD-rate on (bytes, PSNR inside) against the
-uniform encode of the same format: at the same mean PSNR outside the region (27.7-27.9 dB at roi 85),
-``flatten`` reaches -39.3 % with WebP and -39.1 % with AVIF, ``blur`` -35.7 % and -33.7 %.
+Measured on CamVid val (region: sign, car, pedestrian, bicyclist dilated 8 px), roi qualities 50-95
+with background 25, BD-rate on (bytes, PSNR inside) against the uniform encode of the same format: at
+the same mean PSNR outside the region (27.7 dB at roi 85, 8 frames), ``flatten`` reaches -39.3 % with
+WebP and -39.1 % with AVIF, ``blur`` -35.7 % and -33.7 %. At about 25.3 dB outside (every 4th frame),
+``flatten`` gives AVIF about -52 %, ``sparsify`` on 16-pixel blocks -62.4 % (``benchmarks/README.md``
+has the whole comparison).
 
-Speed: the filter's statistics come from a 2x box-reduced copy (a 3x3 window there, about 6x6 pixels),
-in float32 channel planes; its coefficients are upsampled by Pillow and applied in uint16 arithmetic.
-No Python loop runs over pixels, and all of it is single-threaded. Measured on a 0.96 MP photo while a
-training job kept both cores busy (so somewhat pessimistic): ``condition`` at the defaults 44 ms/MP
-(flatten 40, blend 4); against the
-encode at quality 85 of the same picture, 0.46x a WebP encode, 0.05x AVIF (speed 6), 0.19x JPEG 2000,
-0.14x JPEG XL (effort 7).
+Speed: all single-threaded, no Python loop over pixels. ``flatten`` takes its statistics from a 2x
+box-reduced copy (a 3x3 window there, about 6x6 pixels) in float32 channel planes; its coefficients are
+upsampled by Pillow and applied in uint16 arithmetic. ``sparsify`` does its DCTs as (block x block)
+matrix products over whole block rows, transposing the picture between the two passes; the YCbCr
+conversions are Pillow's. On the 101 CamVid frames, ``condition`` at the defaults (blend included)
+takes 33 ms/MP for WebP (sparsify, 4 px blocks; 0.36x its encode), 36 for AVIF (sparsify, 16 px;
+0.07x its encode at speed 6), 42 for JPEG XL (blur; 0.13x at effort 7) and 37 for JPEG 2000
+(flatten; 0.24x).
 """
 
 from __future__ import annotations
@@ -64,7 +76,7 @@ _MAX_VARIANCE = 1.0
 # Below background quality _EXTRA_BLUR_FROM an extra Gaussian blur grows with the quantiser scale.
 _EXTRA_BLUR_FROM = 10
 _EXTRA_BLUR_PER_SCALE = 0.08  # pixels of sigma per unit of JPEG scale (scale 50 at quality 1: 3.6 px)
-_MAX_SIGMA = 8.0
+_MAX_SIGMA = 64.0  # a flat colour long before: only keeps the cap out of the useful range
 # sparsify: the coefficient threshold (orthonormal block DCT, in 8-bit levels) at background quality 25
 # with a high roi quality and scale 1; it grows with the square root of the excess (a quantiser step).
 SPARSIFY_THRESHOLD_AT_25 = 40.0
@@ -117,9 +129,9 @@ def strength(
 
         excess = (s(bg)^2 - s(roi)^2) / s(25)^2        (0 when bg >= roi, 1 at bg 25 with roi 100)
         flatten: variance = 0.03 * scale * excess      (capped at 1.0: a plain 6x6 mean)
-        blur:    sigma    = 1.3 * sqrt(scale * excess) (capped at 8 px)
-        both, bg below 10: + Gaussian sigma 0.08 * (s(bg) - max(s(10), s(roi))): 0.4 px at 5, 3.6 px at 1
+        blur:    sigma    = 1.3 * sqrt(scale * excess) (capped at 64 px)
         sparsify: threshold = 40 * sqrt(scale * excess) levels, on ``block``-pixel DCT blocks
+        all, bg below 10: + Gaussian sigma 0.08 * (s(bg) - max(s(10), s(roi))): 0.4 px at 5, 3.6 px at 1
 
     ``scale`` is the codec's own calibration (its ``conditioning_scale``): the codecs differ in how much
     the same smoothing saves. Continuous and non-decreasing as ``bg_quality`` falls, fractional
@@ -130,11 +142,11 @@ def strength(
     if bg_quality >= roi_quality:
         return Conditioning(method, block=block)
     amount = excess(roi_quality, bg_quality) * scale
-    if method == "sparsify":
-        threshold = min(SPARSIFY_THRESHOLD_AT_25 * math.sqrt(amount), _MAX_THRESHOLD)
-        return Conditioning(method, threshold=threshold, block=block)
     floor = max(jpeg_scale(roi_quality), jpeg_scale(_EXTRA_BLUR_FROM))
     extra = _EXTRA_BLUR_PER_SCALE * max(jpeg_scale(bg_quality) - floor, 0.0)
+    if method == "sparsify":
+        threshold = min(SPARSIFY_THRESHOLD_AT_25 * math.sqrt(amount), _MAX_THRESHOLD)
+        return Conditioning(method, threshold=threshold, sigma=extra, block=block)
     if method == "flatten":
         return Conditioning(method, variance=min(FLATTEN_VARIANCE_AT_25 * amount, _MAX_VARIANCE), sigma=extra)
     sigma = math.hypot(BLUR_SIGMA_AT_25 * math.sqrt(amount), extra)
@@ -182,7 +194,10 @@ def blend(pixels: np.ndarray, smoothed: np.ndarray, weights: np.ndarray) -> np.n
 def smooth(pixels: np.ndarray, conditioning: Conditioning) -> np.ndarray:
     """The whole picture smoothed at full background strength (uint8, same shape)."""
     if conditioning.method == "sparsify":
-        return sparsify(pixels, conditioning.threshold, conditioning.block) if conditioning.threshold > 0 else pixels
+        # The blur goes first: blurring the thresholded blocks would soften their edges off the encoder's
+        # grid, which costs more bytes than it saves.
+        out = gaussian(pixels, conditioning.sigma) if conditioning.sigma > 0 else pixels
+        return sparsify(out, conditioning.threshold, conditioning.block) if conditioning.threshold > 0 else out
     if conditioning.method == "flatten" and conditioning.variance > 0:
         return flatten(pixels, conditioning.variance, conditioning.sigma)
     if conditioning.sigma > 0:

@@ -51,8 +51,6 @@ class Codec(ABC):
     # counts (the codec accepts float qualities). Rate control searches on this grid.
     roi_quality_step: ClassVar[float] = 1.0
     bg_quality_step: ClassVar[float] = 1.0
-    # The background quality used when none is given (the roi quality's default is the same for all).
-    default_bg_quality: ClassVar[int] = 25
 
     @property
     @abstractmethod

@@ -4,6 +4,10 @@ Data flow::
 
     pixels --conditioning (flatten, strength from bg_quality)--> --OpenJPEG, 9/7 wavelet, PSNR target--> .jp2
 
+(A wavelet has no block grid to align with, so the edge-keeping ``flatten`` stays; the issue sets no
+target for JPEG 2000 and its calibration, from before, leaves the background about as faithful as
+region-adaptive JPEG's.)
+
 OpenJPEG has no quality scale, only a compression ratio or a PSNR target per quality layer. segpress
 asks for a PSNR target: the one a libjpeg encode at the same quality typically reaches on photos,
 ``31.5 - 8 * log10(s(q))`` dB with s the libjpeg quantiser scale (30 dB at quality 30, 31.5 at 50,

@@ -2,7 +2,8 @@
 
 Data flow::
 
-    pixels --conditioning (flatten, strength from bg_quality)--> --libwebp at roi_quality--> .webp
+    pixels --conditioning (sparsify: 4x4 block DCT, VP8's transform, strength from bg_quality)-->
+    --libwebp at roi_quality--> .webp
 
 libwebp takes a fractional quality, so rate control can search it continuously. WebP lossy is always
 4:2:0 and has no grey mode: ``subsampling`` is ignored and a grey image is stored as RGB (it decodes as
@@ -38,7 +39,9 @@ class WebpCodec(ConditionedCodec):
     mime = "image/webp"
     description = "libwebp via Pillow (lossy, background conditioning)"
     uniform_reference = "uniform WebP (libwebp, same method)"
-    conditioning_scale = 0.45
+    conditioning_method = "sparsify"  # VP8 codes 4x4 DCT blocks
+    conditioning_scale = 5.0
+    conditioning_block = 4
 
     @property
     def available(self) -> bool:
