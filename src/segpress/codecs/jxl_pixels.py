@@ -58,12 +58,13 @@ class JpegXlPixelsCodec(ConditionedCodec):
         self.effort = effort
         self._container = JpegXlCodec()
 
+    # Same library and file format as the transcode codec: ask it.
     @property
     def available(self) -> bool:
-        return bool(imagecodecs.JPEGXL.available)
+        return self._container.available
 
     def version(self) -> str:
-        return imagecodecs.jpegxl_version()
+        return self._container.version()
 
     def check(self, data: bytes) -> bool:
         return self._container.check(data)
