@@ -229,6 +229,9 @@ def _quality(coordinate: float) -> float:
     return 100.0 - 50.0 * scale if scale <= 1.0 else 50.0 / scale
 
 
+_FILL_RESERVE = 3  # encodes kept for the background fill after the roi search
+
+
 class _Probe:
     """Region-adaptive encodes at (roi, bg) on the codec's grid: each once, counted and kept."""
 
@@ -238,13 +241,14 @@ class _Probe:
         self.settings, self.metadata = settings, metadata
         self.files: dict[tuple[float, float], bytes] = {}
         self.psnrs: dict[tuple[float, float], float] = {}
+        self.reserve = 0  # encodes a search must leave for the next one
 
     @property
     def encodes(self) -> int:
         return len(self.files)
 
     def left(self) -> bool:
-        return self.encodes < MAX_ENCODES
+        return self.encodes < MAX_ENCODES - self.reserve
 
     def key(self, roi: float, bg: float) -> tuple[int | float, int | float]:
         roi = _on_grid(roi, self.codec.roi_quality_step)
@@ -341,7 +345,11 @@ def fit_size(
         fill_from, fill_to = _LOWEST, min(bg0, roi)
     else:
         # Room to spare (or already in the window): the roi quality rises first, then the background.
+        # Encodes are kept back for the background: an encoder whose size jumps between two nearly equal
+        # roi qualities (libjxl does) would otherwise spend the budget on the jump.
+        probe.reserve = _FILL_RESERVE if bg0 < roi0 else 0
         roi, _ = search(lambda r: probe.size(r, bg0), roi0, (roi0, _HIGHEST), codec.roi_quality_step, _SIZE_PER_ROI)
+        probe.reserve = 0
         fill_from, fill_to = bg0, roi
     if fill_to > fill_from and probe.size(roi, fill_from) < (1 - SIZE_TOLERANCE) * target:
         # A whole roi step more would be over the target: the bytes left go to the background.
