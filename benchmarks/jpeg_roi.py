@@ -543,20 +543,28 @@ def environment() -> dict[str, Any]:
 # --- main -------------------------------------------------------------------------------------------
 
 
-def run_dataset(
-    progress: Progress, label: str, samples: Iterator[Sample | None], total: int, primary: bool
-) -> dict[str, Any]:
+def collect(
+    progress: Progress, label: str, samples: Iterator[Sample | None], total: int,
+    measure_one: Callable[[int, Sample], dict[str, Any]],
+) -> tuple[list[dict[str, Any]], int, float]:
+    """Per-image records of ``measure_one(index, sample)``, the count of skipped images, and seconds."""
     task = progress.add_task(label, total=total)
     started = time.perf_counter()
     records, skipped = [], 0
-    for sample in samples:
+    for index, sample in enumerate(samples):
         if sample is None:
             skipped += 1
         else:
-            records.append(measure(sample))
+            records.append(measure_one(index, sample))
         progress.advance(task)
-    summary = summarise(records, skipped, time.perf_counter() - started, primary)
-    return {"images": len(records), "summary": summary, "per_image": records}
+    return records, skipped, time.perf_counter() - started
+
+
+def run_dataset(
+    progress: Progress, label: str, samples: Iterator[Sample | None], total: int, primary: bool
+) -> dict[str, Any]:
+    records, skipped, seconds = collect(progress, label, samples, total, lambda _, sample: measure(sample))
+    return {"images": len(records), "summary": summarise(records, skipped, seconds, primary), "per_image": records}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

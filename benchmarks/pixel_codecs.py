@@ -47,6 +47,7 @@ from jpeg_roi import (
     best_times,
     camvid_samples,
     clean,
+    collect,
     console,
     environment,
     pct,
@@ -474,17 +475,11 @@ def print_summary(report: dict[str, Any]) -> None:
 
 def run_dataset(progress: Progress, label: str, samples: Iterator[Sample | None], total: int, primary: bool,
                 names: tuple[str, ...]) -> dict[str, Any]:
-    task = progress.add_task(label, total=total)
-    started = time.perf_counter()
-    records, skipped = [], 0
-    for index, sample in enumerate(samples):
-        if sample is None:
-            skipped += 1
-        else:
-            records.append(measure(sample, names, check_rate=index % RATE_EVERY == 0))
-        progress.advance(task)
-    summary = summarise(records, skipped, time.perf_counter() - started, primary)
-    return {"images": len(records), "summary": summary, "per_image": records}
+    records, skipped, seconds = collect(
+        progress, label, samples, total,
+        lambda index, sample: measure(sample, names, check_rate=index % RATE_EVERY == 0),
+    )
+    return {"images": len(records), "summary": summarise(records, skipped, seconds, primary), "per_image": records}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
