@@ -246,6 +246,25 @@ def test_existing_run_needs_resume(tiny, trained):
         loop.train(_config(tiny, output, resume=True, lr=1e-2))
 
 
+def test_init_from_starts_a_second_stage_from_a_checkpoint(tiny, trained, tmp_path):
+    output, first = trained
+    second = _config(tiny, tmp_path / "stage2", init_from=str(output / "best.pt"), epochs=1)
+    assert second.to_dict()["init_from"] == str(output / "best.pt")
+    model = loop._Run.start(second, steps_per_epoch=2).model
+    saved = torch.load(output / "best.pt", map_location="cpu", weights_only=True)["model"]
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in saved.items())
+    # The second stage's first epoch keeps most of what the first stage learned.
+    record = loop.train(second)
+    assert record["val"]["tiny-val"]["miou"] >= first["val"]["tiny-val"]["miou"] - 0.1
+
+
+def test_init_from_refuses_what_is_not_a_checkpoint(tiny, tmp_path):
+    bogus = tmp_path / "bogus.pt"
+    bogus.write_bytes(b"not a checkpoint")
+    with pytest.raises(OptionError, match="init_from .*not a segpress training checkpoint"):
+        loop.train(_config(tiny, tmp_path / "run", init_from=str(bogus)))
+
+
 def test_resume_gives_the_uninterrupted_result(tiny, trained, tmp_path, monkeypatch):
     class Crash(Exception):
         pass

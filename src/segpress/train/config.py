@@ -63,6 +63,9 @@ class TrainConfig:
     weight_decay: float = 1e-2
     class_weighting: str = "enet"
     pretrained: bool = True
+    # Start from the weights of an earlier run's checkpoint (a second stage with a fresh optimiser and
+    # learning-rate schedule); None starts from ImageNet (``pretrained``) or from scratch.
+    init_from: Path | None = None
     seed: int = 0
     threads: int = 2
     resume: bool = False
@@ -77,6 +80,7 @@ class TrainConfig:
         values["output_dir"] = str(self.output_dir)
         values["crop_size"] = list(self.crop_size)
         values["scale_range"] = list(self.scale_range)
+        values["init_from"] = None if self.init_from is None else str(self.init_from)
         values["source"] = None if self.source is None else str(self.source)
         return values
 
@@ -97,6 +101,8 @@ class TrainConfig:
                 DatasetSpec.from_dict(spec, f"{key}[{i}]") for i, spec in enumerate(values[key])
             )
         values["output_dir"] = Path(values["output_dir"])
+        if values.get("init_from") is not None:
+            values["init_from"] = Path(values["init_from"])
         for key in ("crop_size", "scale_range"):
             if key in values:
                 values[key] = _pair(values[key], key)

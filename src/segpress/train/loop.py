@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,7 +110,9 @@ class _Run:
     @classmethod
     def start(cls, config: TrainConfig, *, steps_per_epoch: int) -> _Run:
         torch.manual_seed(config.seed)
-        model = build_model(len(CLASSES), pretrained=config.pretrained)
+        model = build_model(len(CLASSES), pretrained=config.pretrained and config.init_from is None)
+        if config.init_from is not None:
+            _load_init_weights(model, config.init_from)
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         scheduler = torch.optim.lr_scheduler.PolynomialLR(
             optimizer, total_iters=config.epochs * steps_per_epoch, power=POLY_POWER
@@ -189,6 +192,13 @@ def _check_datasets(config: TrainConfig, train_set: SegmentationDataset, val_set
     names = [dataset.name for dataset in val_sets]
     if len(set(names)) != len(names):
         raise OptionError(f"val datasets need distinct names (got {', '.join(names)}); give folder datasets a name")
+
+
+def _load_init_weights(model: nn.Module, path: Path) -> None:
+    try:
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
+    except (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError) as e:
+        raise OptionError(f"init_from {path}: not a segpress training checkpoint ({' '.join(str(e).split())[:200]})") from e
 
 
 def _resume_state(path: Path, config: TrainConfig) -> dict[str, Any]:
