@@ -9,8 +9,8 @@ from segpress.taxonomy import CLASSES
 
 
 def test_presets_ship_and_are_listed():
-    assert available_policies() == ["default", "people", "traffic"]
-    assert set(PRESETS) == {"default", "people", "traffic"}
+    assert available_policies() == ["default", "people", "text", "traffic"]
+    assert set(PRESETS) == {"default", "people", "text", "traffic"}
     for name, policy in PRESETS.items():
         assert policy.name == name and policy.description
         assert load_policy(name) is policy
@@ -138,7 +138,7 @@ def test_bad_policy_files_give_one_line_option_errors(tmp_path, filename, text, 
 @pytest.mark.parametrize(
     ("arg", "fragments"),
     [
-        ("nope", ["'nope'", "default, people, traffic"]),
+        ("nope", ["'nope'", "default, people, text, traffic"]),
         ("policy.json", ["policy.json", ".toml"]),
         (Path("default"), ["default"]),
     ],

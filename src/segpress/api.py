@@ -4,6 +4,7 @@ Data flow::
 
     image --imageio.load_image--> pixels (+ ICC, EXIF)
     mask | label map + policy | array | segmenter + policy --importance--> importance map (HxW in [0, 1])
+        [+ detected text (segpress.text), combined as the maximum of each source times its policy weight]
         --shape-->
     codec.encode(pixels, importance) --> file bytes --decode--> PSNR inside / outside the region
         (or, for a target: ratecontrol.fit_size / fit_roi_psnr --> the file, its qualities, encodes)
@@ -42,6 +43,7 @@ from .ratecontrol import (
 )
 from .segmenters import Segmentation, Segmenter, resolve_segmenter
 from .taxonomy import CLASSES
+from .text import TextDetection, TextDetector, default_detector
 
 ImageSource = str | PathLike | bytes | np.ndarray | Image.Image
 SegmenterSource = Segmenter | str | PathLike | None
@@ -58,9 +60,10 @@ class Importance:
 
     values: np.ndarray  # float32 HxW in [0, 1], after shaping: what the codec sees
     region: np.ndarray  # bool HxW: the important region as given, before margins and feathering
-    source: str  # "mask", "labels", "array" or "model:<segmenter name>"
-    regions: dict[str, float] = field(default_factory=dict)  # protected class -> share of pixels
+    source: str  # "mask", "labels", "array" or "model:<segmenter name>", with "+text" when text was added
+    regions: dict[str, float] = field(default_factory=dict)  # protected class (or "text") -> share of pixels
     segmentation: Segmentation | None = None  # the segmenter's output, for source "model:..."
+    text: TextDetection | None = None  # the text detector's output, when text was on ("...+text")
 
 
 @dataclass
@@ -79,6 +82,7 @@ class CompressResult:
     encode_seconds: float
     source: str
     segment_seconds: float | None = None  # time the segmenter took (source "model:..."), not in encode_seconds
+    text_seconds: float | None = None  # time the text detector took (source "...+text"), not in encode_seconds
     uniform_size: float | None = None
     uniform_quality: float | None = None
     uniform_reached: bool | None = None
@@ -133,6 +137,27 @@ def segment(
     return chosen.segment(load_image(image, max_pixels=max_pixels).pixels)
 
 
+def detect_text(image: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> TextDetection:
+    """Where ``image`` holds text: PP-OCRv4's detector (``segpress[text]``), see :mod:`segpress.text`.
+
+    Returns a :class:`~segpress.text.TextDetection`: ``regions`` (H, W) bool, ``probability`` (H, W),
+    ``boxes`` in image pixels, ``share``, ``seconds``. ``OptionError`` naming the extra when missing.
+    """
+    return default_detector().detect(load_image(image, max_pixels=max_pixels).pixels)
+
+
+def wants_text(text: bool | TextDetector | None, policy: Policy) -> bool:
+    """Whether text detection runs: as asked (a detector counts as yes), or (None) as the policy's ``[sources]`` says.
+
+    Asking for text under a policy that weighs it 0 is an ``OptionError``: it would change nothing.
+    """
+    if text is None:
+        return policy.text_by_default
+    if text is not False and policy.source_weight("text") == 0:
+        raise OptionError(f"policy '{policy.name}' weighs text 0 ([sources] text = 0): text detection would change nothing")
+    return text is not False
+
+
 def build_importance(
     image: LoadedImage,
     *,
@@ -141,17 +166,21 @@ def build_importance(
     labels: ImageSource | None = None,
     segmenter: SegmenterSource = None,
     policy: str | Policy = "default",
+    text: bool | TextDetector | None = None,
     margin: float | None = None,
     feather: float | None = None,
     min_area: float | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Importance:
-    """The importance map for ``image`` from one source: an array, a mask image, a label map, or a segmenter.
+    """The importance map for ``image`` from an array, a mask image, a label map, or a segmenter, plus text.
 
     A label map holds segpress taxonomy indices (``segpress.taxonomy.CLASSES``) and goes through
     ``policy``. Without an array, mask or label map, ``segmenter`` (None: the shipped model) gives
-    class probabilities and the map is each pixel's expected policy weight. Margins, feathering and
-    the minimum region area default to the policy's values.
+    class probabilities and the map is each pixel's expected policy weight. With ``text`` (True: the
+    default :class:`~segpress.text.TextDetector`, or one given; None: as the policy's ``[sources]``
+    says) the detected text regions are added: the map is the maximum of each source's map times its
+    policy weight (``importance.combine``). Margins, feathering and the minimum region area default to
+    the policy's values.
     """
     given = [name for name, value in (("importance", importance), ("mask", mask), ("labels", labels))
              if value is not None]
@@ -160,6 +189,7 @@ def build_importance(
     if given and segmenter is not None:
         raise OptionError(f"a segmenter is used only without an importance source; {given[0]} was given too")
     chosen = policy if isinstance(policy, Policy) else load_policy(policy)
+    use_text = wants_text(text, chosen)
     size = (image.height, image.width)
     regions: dict[str, float] = {}
     segmentation = None
@@ -179,6 +209,15 @@ def build_importance(
         segmentation = resolve_segmenter(segmenter).segment(image.pixels)
         raw = model_importance(segmentation, chosen)
         regions = imp.region_shares(segmentation.labels, CLASSES, chosen)
+    layers = [(chosen.source_weight("mask" if importance is not None or mask is not None else "classes"), raw)]
+    detection = None
+    if use_text:
+        detector = text if isinstance(text, TextDetector) else default_detector()
+        detection = detector.detect(image.pixels)
+        layers.append((chosen.source_weight("text"), detection.regions))
+        if detection.share:
+            regions["text"] = detection.share
+    raw = imp.combine(layers)
     shaped = imp.shape(
         raw,
         margin=chosen.margin if margin is None else margin,
@@ -189,8 +228,11 @@ def build_importance(
         source = f"model:{segmentation.model}"
     else:
         source = "array" if given[0] == "importance" else given[0]  # as Importance.source documents
+    if detection is not None:
+        source += "+text"
     return Importance(
-        values=shaped, region=raw >= REGION_THRESHOLD, source=source, regions=regions, segmentation=segmentation
+        values=shaped, region=raw >= REGION_THRESHOLD, source=source, regions=regions, segmentation=segmentation,
+        text=detection,
     )
 
 
@@ -216,6 +258,7 @@ def compress(
     labels: ImageSource | None = None,
     segmenter: SegmenterSource = None,
     policy: str | Policy = "default",
+    text: bool | TextDetector | None = None,
     format: str = "jpeg",
     roi_quality: int = DEFAULT_ROI_QUALITY,
     bg_quality: int = DEFAULT_BG_QUALITY,
@@ -243,6 +286,9 @@ def compress(
         labels: a label map in segpress taxonomy indices, weighted by ``policy``.
         segmenter: used when none of the three is given: None for the shipped model, a
             :class:`~segpress.segmenters.Segmenter`, or a user model config path (TOML/YAML).
+        text: add detected text (PP-OCRv4's detector, ``segpress[text]``; True for the default
+            :class:`~segpress.text.TextDetector`, or one of your own settings) to the importance, with
+            the policy's ``text`` weight; None: only if the policy's ``[sources]`` lists text.
         format: a registered codec name (``segpress.codecs.names()``).
         roi_quality, bg_quality: quality (1..100) for importance 1 and importance 0; with a target,
             where the search starts (the qualities it chose are in the result).
@@ -266,7 +312,7 @@ def compress(
     codec = codecs.get(format)
     loaded = load_image(image, max_pixels=max_pixels)
     chosen = build_importance(
-        loaded, importance=importance, mask=mask, labels=labels, segmenter=segmenter, policy=policy,
+        loaded, importance=importance, mask=mask, labels=labels, segmenter=segmenter, policy=policy, text=text,
         margin=margin, feather=feather, min_area=min_area, max_pixels=max_pixels,
     )
     base_metadata = Metadata() if strip else Metadata(icc_profile=loaded.icc_profile, exif=loaded.exif)
@@ -303,6 +349,7 @@ def compress(
         encode_seconds=seconds,
         source=chosen.source,
         segment_seconds=None if chosen.segmentation is None else chosen.segmentation.seconds,
+        text_seconds=None if chosen.text is None else chosen.text.seconds,
         notes=list(loaded.notes),
     )
     if rate is not None:

@@ -12,12 +12,13 @@ Data flow::
     user mask (bool / uint8 / uint16 / float) --from_array-----'
 
 ``from_labels`` / ``from_probabilities`` apply a :class:`~segpress.policy.Policy`'s class
-weights; ``shape`` then removes specks (min_area), grows important regions (margin) and adds
-a soft ramp around them (feather), never lowering a value.
+weights; ``combine`` merges sources (the class map or a mask, and detected text) as the maximum
+of each map times its policy weight; ``shape`` then removes specks (min_area), grows important
+regions (margin) and adds a soft ramp around them (feather), never lowering a value.
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -94,6 +95,26 @@ def from_array(values: np.ndarray) -> np.ndarray:
     if values.size and not (values.min() >= 0.0 and values.max() <= 1.0):
         raise InputError("float importance map must lie in [0, 1] (no NaN)")
     return values.astype(np.float32)
+
+
+def combine(weighted: Iterable[tuple[float, np.ndarray]]) -> np.ndarray:
+    """Several sources' maps as one: ``max_s weight_s * map_s`` per pixel (float32, in [0, 1]).
+
+    The maximum (not a sum) means a source can only raise the map: text found inside a region the
+    classes already protect changes nothing, and a low class weight never dims detected text.
+    Policies give the weights (``[sources]`` in ``segpress.policy``). Maps must share one shape.
+    """
+    combined: np.ndarray | None = None
+    for weight, values in weighted:
+        if not 0.0 <= weight <= 1.0:
+            raise OptionError(f"source weight must be in [0, 1], got {weight}")
+        scaled = from_array(values) if weight == 1.0 else from_array(values) * np.float32(weight)
+        if combined is not None and scaled.shape != combined.shape:
+            raise InputError(f"cannot combine maps of shapes {combined.shape} and {scaled.shape}")
+        combined = scaled if combined is None else np.maximum(combined, scaled)
+    if combined is None:
+        raise InputError("no importance source to combine")
+    return combined
 
 
 def _length(value: float, reference: float, name: str) -> float:

@@ -24,12 +24,27 @@ Presets ship as ``segpress/policies/<name>.toml``. A user policy is a ``.toml``,
     pole = 0.3
 
 The YAML form is the same keys at top level with ``weights`` as a mapping.
+
+**Sources.** The importance map can come from several sources at once: the *classes* (the
+segmentation model, or a label map, weighed by ``[weights]``), a user *mask* (or an array), and
+*text* (the text detector, :mod:`segpress.text`, needs ``segpress[text]``). An optional
+``[sources]`` table weighs each (a number in [0, 1], 1 when not listed)::
+
+    [sources]
+    classes = 0.8        # the class map is scaled by 0.8
+    text = 1.0           # detected text at full importance; listing text (> 0) turns it on
+
+The rule: every source's map is multiplied by its weight, and the importance of a pixel is the
+**maximum** over the sources present (``importance.combine``), so a source can only raise the map,
+never lower what another source protects. The class map and a mask are alternatives (a mask replaces
+the model); text adds to either. Text detection is on when the caller asks for it (``--text``,
+``text=True``) or, when the caller does not say, when the policy lists ``text`` above 0.
 """
 
 import math
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -42,6 +57,8 @@ from segpress.errors import OptionError
 from segpress.taxonomy import CLASSES
 
 _FILE_SUFFIXES = (".toml", ".yaml", ".yml")
+# Importance sources a policy can weigh in its [sources] table (see the module docstring).
+SOURCES = ("classes", "mask", "text")
 
 
 def _is_number(value: object) -> bool:
@@ -60,6 +77,7 @@ class Policy:
     feather: float = 8
     min_area: float = 64
     description: str = ""
+    sources: Mapping[str, float] = field(default_factory=dict)  # source -> weight; unlisted: 1
 
     def __post_init__(self) -> None:
         for key in ("name", "description"):
@@ -76,8 +94,26 @@ class Policy:
             value = getattr(self, key)
             if not _is_number(value) or not math.isfinite(value) or value < 0:
                 raise OptionError(f"'{key}' must be a non-negative number, got {value!r}")
-        # Freeze a private copy so a preset cannot be edited through a caller's dict.
+        if not isinstance(self.sources, Mapping):
+            raise OptionError("'sources' must be a table of source = weight")
+        for source, weight in self.sources.items():
+            if source not in SOURCES:
+                raise OptionError(f"unknown source '{source}' in sources; valid sources: {', '.join(SOURCES)}")
+            _check_unit(f"weight of source '{source}'", weight)
+        # Freeze private copies so a preset cannot be edited through a caller's dict.
         object.__setattr__(self, "weights", MappingProxyType({c: float(w) for c, w in self.weights.items()}))
+        object.__setattr__(self, "sources", MappingProxyType({s: float(w) for s, w in self.sources.items()}))
+
+    def source_weight(self, source: str) -> float:
+        """The weight of an importance source (``SOURCES``): as listed in ``[sources]``, else 1."""
+        if source not in SOURCES:
+            raise ValueError(f"unknown source {source!r}")
+        return self.sources.get(source, 1.0)
+
+    @property
+    def text_by_default(self) -> bool:
+        """Whether the policy turns text detection on when the caller does not say (``text`` > 0 listed)."""
+        return self.sources.get("text", 0.0) > 0
 
     def weight_vector(self, classes: Sequence[str]) -> np.ndarray:
         """Weights for ``classes`` in that order (float32); unlisted classes get ``default``."""

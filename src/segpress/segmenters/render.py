@@ -1,12 +1,14 @@
 """Pictures of a segmentation: a palette label map and a colour overlay with a legend.
 
     labels (H, W) ─ palette PNG: index = taxonomy class, colour = PALETTE[class] (255: black)
-    photo + labels ─ blend 50 % ─ legend strip below: one swatch, class name and pixel share per class
+    photo + labels ─ blend 50 % ─ [text boxes outlined] ─ legend strip below: one swatch, class name
+                                                          and pixel share per class (and "text")
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -36,6 +38,10 @@ PALETTE: dict[str, tuple[int, int, int]] = {
 }
 UNLABELLED_COLOUR = (0, 0, 0)
 OVERLAY_OPACITY = 0.5
+# Detected text (``segpress segment --text``) is outlined, not blended: white inside a black line, so
+# the boxes stand out on dark and light photos alike and the class colours underneath stay visible.
+TEXT_COLOUR = (255, 255, 255)
+TEXT_EDGE = (0, 0, 0)
 
 
 def colour_table() -> np.ndarray:
@@ -53,21 +59,38 @@ def labels_png(labels: np.ndarray) -> bytes:
     return _png(image)
 
 
-def overlay_png(pixels: np.ndarray, labels: np.ndarray, shares: dict[str, float]) -> bytes:
-    """The photo with class colours blended over it, and a legend strip below it.
+def overlay_png(
+    pixels: np.ndarray,
+    labels: np.ndarray,
+    shares: dict[str, float],
+    text_boxes: Sequence[tuple[int, int, int, int]] = (),
+) -> bytes:
+    """The photo with class colours blended over it, text boxes outlined, and a legend strip below it.
 
-    ``shares`` (class -> fraction of pixels, e.g. ``Segmentation.shares()``) lists the legend's
-    entries in its order; the picture keeps the photo's width and height, the legend adds rows.
+    ``shares`` (class -> fraction of pixels, e.g. ``Segmentation.shares()``, plus ``"text"`` for the
+    text regions) lists the legend's entries in its order; ``text_boxes`` are (left, top, right,
+    bottom) in pixels (``TextDetection.boxes``). The picture keeps the photo's width and height, the
+    legend adds rows.
     """
     rgb = np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
     colours = colour_table()[labels]
     blended = rgb * np.float32(1 - OVERLAY_OPACITY) + colours * np.float32(OVERLAY_OPACITY)
     photo = Image.fromarray(np.rint(blended).astype(np.uint8), mode="RGB")
+    _outline(photo, text_boxes)
     legend = _legend(photo.width, shares)
     canvas = Image.new("RGB", (photo.width, photo.height + legend.height), (255, 255, 255))
     canvas.paste(photo, (0, 0))
     canvas.paste(legend, (0, photo.height))
     return _png(canvas)
+
+
+def _outline(photo: Image.Image, boxes: Sequence[tuple[int, int, int, int]]) -> None:
+    """Each box drawn as a white frame inside a black one, about 1/250 of the longer side thick."""
+    width = max(1, round(max(photo.size) / 250))
+    draw = ImageDraw.Draw(photo)
+    for left, top, right, bottom in boxes:
+        draw.rectangle((left - width, top - width, right - 1 + width, bottom - 1 + width), outline=TEXT_EDGE, width=width)
+        draw.rectangle((left, top, right - 1, bottom - 1), outline=TEXT_COLOUR, width=width)
 
 
 def _legend(width: int, shares: dict[str, float]) -> Image.Image:
@@ -88,7 +111,7 @@ def _legend(width: int, shares: dict[str, float]) -> Image.Image:
     line = size + 2 * pad
     legend = Image.new("RGB", (width, line * len(rows) + pad), (255, 255, 255))
     draw = ImageDraw.Draw(legend)
-    colours = {**PALETTE, "unlabelled": UNLABELLED_COLOUR}
+    colours = {**PALETTE, "unlabelled": UNLABELLED_COLOUR, "text": TEXT_COLOUR}
     for row, members in enumerate(rows):
         x, y = pad, pad + row * line
         for index in members:

@@ -1,0 +1,313 @@
+"""Text as an importance source: where the picture holds writing (signs, plates, labels, documents).
+
+A blurred plate or sign is information lost, and semantic classes alone do not find it. This module
+runs PP-OCRv4's text detector (a DB network, "Differentiable Binarization"; Apache-2.0) from the
+``rapidocr-onnxruntime`` package, with onnxruntime and numpy only: nothing is downloaded, and the
+package's own code (and its OpenCV dependency) is not needed to detect text.
+
+    pixels ─ resize (working scale, sides multiples of 32) ─ BGR, (x / 255 - 0.5) / 0.5 ─ DB network
+        ─ text probability (h, w) ─ > 0.3, components of mean probability >= 0.5, each grown by
+          area x 1.6 / perimeter (PP-OCR's "unclip") ─ text regions (h, w)
+        ─ resampled to the image: TextDetection.regions (H, W) bool, .probability (H, W), .boxes
+
+The network's probability marks the *core* of each text line (DB is trained on boxes shrunk by
+about 40 %); the unclip step grows each core back to the line's full extent, as PP-OCR does before
+cutting lines out for recognition. ``api.build_importance`` merges the regions into the importance
+map with the policy's ``text`` weight (``segpress.policy``).
+
+Speed against reach: the network runs at 0.6 of the image's resolution (``scale``, about a third of
+the pixels, so about a third of the cost) and at most ``max_side`` pixels on its longer side; the
+issue's budget is 80 ms per megapixel on 2 CPU cores, which ``benchmarks/text.py`` measures. On rendered lines, dark on
+light or light on dark, text of 14 px font size and up is found; small low-contrast text (dark grey
+on light grey at 14-16 px) can be missed, and in images over 2,667 px the smallest size found grows
+in proportion. PP-OCR itself runs at full resolution (``TextDetector(scale=1.0)``, about 3 times
+the cost) and finds that text too.
+
+``read_text`` runs the same package's recogniser on given boxes (for benchmarks and checks); unlike
+detection it imports the package's own code, which needs OpenCV, pyclipper and Shapely.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import metadata
+from os import fspath
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from .errors import InputError, OptionError
+from .segmenters.base import resize_bilinear
+
+DISTRIBUTION = "rapidocr-onnxruntime"
+DETECTOR_FILE = "ch_PP-OCRv4_det_infer.onnx"
+RECOGNISER_FILE = "ch_PP-OCRv4_rec_infer.onnx"
+INSTALL_HINT = "pip install 'segpress[text]'"
+
+DEFAULT_SCALE = 0.6  # working resolution relative to the image (see the module docstring)
+DEFAULT_MAX_SIDE = 1600  # the working image's longer side at most: bounds time and memory on huge images
+STRIDE = 32  # the DB network's input sides must be multiples of this
+# PP-OCR's DB post-processing (rapidocr's config.yaml: thresh, box_thresh, unclip_ratio).
+PROBABILITY_THRESHOLD = 0.3
+SCORE_THRESHOLD = 0.5
+UNCLIP_RATIO = 1.6
+MIN_SIDE = 3  # a core thinner than this (working pixels) is noise, as PP-OCR's min_size
+
+Box = tuple[int, int, int, int]  # left, top, right, bottom in image pixels (right and bottom exclusive)
+
+
+def model_file(name: str) -> Path:
+    """The path of ``name`` inside the installed ``rapidocr-onnxruntime`` (found without importing it).
+
+    ``OptionError`` naming the extra when the package is not installed.
+    """
+    try:
+        files = metadata.files(DISTRIBUTION) or []
+    except metadata.PackageNotFoundError:
+        raise OptionError(
+            f"text detection needs the PP-OCR models of {DISTRIBUTION}, which is not installed: {INSTALL_HINT}"
+        ) from None
+    for entry in files:
+        if entry.name == name:
+            path = Path(entry.locate())
+            if path.is_file():
+                return path
+    raise OptionError(f"{name} is missing from the installed {DISTRIBUTION}; reinstall it: {INSTALL_HINT}")
+
+
+@dataclass
+class TextDetection:
+    """Where an image holds text, at the image's resolution.
+
+    ``regions`` (H, W) bool is what importance uses: 1 inside each detected text line (grown to its
+    full extent), 0 elsewhere. ``probability`` is the network's own per-pixel text probability,
+    resampled to the image (the cores of lines; built on first use). ``boxes`` are the bounding boxes
+    of the regions' connected parts, in image pixels.
+    """
+
+    working_probability: np.ndarray  # (h, w) float32, at the working resolution
+    working_regions: np.ndarray  # (h, w) bool
+    height: int
+    width: int
+    seconds: float = 0.0
+    regions: np.ndarray = field(init=False, repr=False)
+    boxes: list[Box] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Pillow's 8-bit bilinear filter, thresholded halfway: smooth edges, 5x faster than float maps.
+        working = Image.fromarray(self.working_regions.astype(np.uint8) * np.uint8(255), mode="L")
+        self.regions = np.asarray(working.resize((self.width, self.height), Image.Resampling.BILINEAR)) >= 128
+        self.boxes = _boxes(self.working_regions, self.height, self.width)
+
+    @cached_property
+    def probability(self) -> np.ndarray:
+        """(H, W) float32 in [0, 1]: the DB network's text probability at the image's resolution."""
+        return np.clip(resize_bilinear(self.working_probability, self.height, self.width), 0.0, 1.0)
+
+    @property
+    def share(self) -> float:
+        """Fraction of the image's pixels inside text regions."""
+        return float(self.regions.mean()) if self.regions.size else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {"share": self.share, "boxes": [list(box) for box in self.boxes], "seconds": self.seconds}
+
+
+class TextDetector:
+    """PP-OCRv4's DB text detector run by onnxruntime on the CPU; the session is made once and reused."""
+
+    name = "PP-OCRv4 det"
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        scale: float = DEFAULT_SCALE,
+        max_side: int = DEFAULT_MAX_SIDE,
+        threads: int | None = None,
+    ) -> None:
+        if not (math.isfinite(scale) and 0 < scale <= 4):
+            raise OptionError(f"text detection scale must be in (0, 4], got {scale}")
+        if max_side < STRIDE:
+            raise OptionError(f"text detection max_side must be at least {STRIDE}, got {max_side}")
+        self.path = Path(model_path) if model_path is not None else model_file(DETECTOR_FILE)
+        self.scale = scale
+        self.max_side = max_side
+        self._session = _open_session(self.path, threads)
+        self._input = self._session.get_inputs()[0].name
+
+    def __repr__(self) -> str:
+        return f"TextDetector({fspath(self.path)!r}, scale={self.scale}, max_side={self.max_side})"
+
+    def working_size(self, height: int, width: int) -> tuple[int, int]:
+        """(h, w) the network runs at: ``scale`` times the image, longer side <= ``max_side``, multiples of 32."""
+        factor = min(self.scale, self.max_side / max(height, width))
+        limit = self.max_side // STRIDE * STRIDE
+
+        def side(length: int) -> int:
+            return min(limit, max(STRIDE, round(length * factor / STRIDE) * STRIDE))
+
+        return side(height), side(width)
+
+    def detect(self, pixels: np.ndarray) -> TextDetection:
+        """Text regions of uint8 pixels (HxWx3 RGB or HxW grey) of any size."""
+        started = time.perf_counter()
+        rgb = _as_rgb(pixels)
+        height, width = rgb.shape[:2]
+        size = self.working_size(height, width)
+        probability = self._probability(rgb, size)
+        regions = text_regions(probability)
+        detection = TextDetection(probability, regions, height, width)
+        detection.seconds = time.perf_counter() - started
+        return detection
+
+    def _probability(self, rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        resized = rgb if rgb.shape[:2] == size else np.asarray(
+            Image.fromarray(rgb).resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        )
+        # PP-OCR's det preprocessing: BGR order (the models were trained on OpenCV-loaded images),
+        # x / 255 normalised with mean 0.5 and std 0.5, NCHW.
+        tensor = resized[..., ::-1].transpose(2, 0, 1)[None].astype(np.float32)
+        tensor *= np.float32(2 / 255)
+        tensor -= np.float32(1)
+        try:
+            (output,) = self._session.run(None, {self._input: tensor})
+        except Exception as error:  # onnxruntime raises its own types
+            raise InputError(f"{self.path.name}: the text detector failed on a {tensor.shape} input ({error})") from error
+        return np.ascontiguousarray(output[0, 0], dtype=np.float32)
+
+
+def text_regions(
+    probability: np.ndarray,
+    *,
+    threshold: float = PROBABILITY_THRESHOLD,
+    score_threshold: float = SCORE_THRESHOLD,
+    unclip_ratio: float = UNCLIP_RATIO,
+) -> np.ndarray:
+    """DB post-processing on a probability map: the text lines' full extent, as a bool map of its size.
+
+    As PP-OCR: pixels above ``threshold`` (dilated by a 2x2 square) form line cores; a core whose mean
+    probability is below ``score_threshold`` or that is thinner than 3 pixels is dropped; every other
+    core grows by ``area * unclip_ratio / perimeter``. PP-OCR measures area and perimeter on the core's
+    minimum-area rectangle and grows the polygon with pyclipper; here they are the core's pixel count
+    and boundary-pixel count, and the growth is a Euclidean distance transform inside a window around
+    the core: the same line boxes for straight lines, with numpy and scipy only.
+    """
+    cores = ndimage.binary_dilation(probability > threshold, structure=np.ones((2, 2), bool))
+    labels, _ = ndimage.label(cores, structure=np.ones((3, 3), bool))
+    regions = np.zeros(probability.shape, bool)
+    for number, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
+        core = labels[rows, cols] == number
+        area = int(core.sum())
+        perimeter = int((core & ~ndimage.binary_erosion(core, border_value=0)).sum())
+        if 2 * area / perimeter < MIN_SIDE or probability[rows, cols][core].mean() < score_threshold:
+            continue
+        growth = area * unclip_ratio / perimeter
+        reach = math.ceil(growth)
+        window = (
+            slice(max(0, rows.start - reach), min(labels.shape[0], rows.stop + reach)),
+            slice(max(0, cols.start - reach), min(labels.shape[1], cols.stop + reach)),
+        )
+        distance = ndimage.distance_transform_edt(labels[window] != number)
+        regions[window] |= distance <= growth
+    return regions
+
+
+def _boxes(regions: np.ndarray, height: int, width: int) -> list[Box]:
+    """Bounding boxes of the connected regions, scaled from the working grid to the image."""
+    labels, _ = ndimage.label(regions, structure=np.ones((3, 3), bool))
+    scale_y, scale_x = height / regions.shape[0], width / regions.shape[1]
+    boxes = []
+    for rows, cols in filter(None, ndimage.find_objects(labels)):
+        boxes.append((
+            max(0, math.floor(cols.start * scale_x)), max(0, math.floor(rows.start * scale_y)),
+            min(width, math.ceil(cols.stop * scale_x)), min(height, math.ceil(rows.stop * scale_y)),
+        ))
+    return sorted(boxes, key=lambda box: (box[1], box[0]))
+
+
+def _as_rgb(pixels: np.ndarray) -> np.ndarray:
+    pixels = np.asarray(pixels)
+    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
+        raise InputError(f"text detection takes uint8 HxW or HxWx3 pixels, not {pixels.dtype} of shape {pixels.shape}")
+    if 0 in pixels.shape[:2]:
+        raise InputError(f"image has no pixels ({pixels.shape[1]}x{pixels.shape[0]})")
+    return np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
+
+
+def _open_session(path: Path, threads: int | None):
+    import onnxruntime
+
+    if not path.is_file():
+        raise OptionError(f"text detector model not found: {path}")
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or 0
+    options.inter_op_num_threads = 1
+    # Idle threads sleep instead of spinning: beside other busy processes on 2 cores, spinning threads
+    # doubled the wall time (measured: 114 vs 71 ms/MP); alone, the difference is small.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3  # errors only
+    try:
+        return onnxruntime.InferenceSession(fspath(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime's own types
+        raise InputError(f"{path}: not a usable ONNX model ({str(error).splitlines()[0]})") from error
+
+
+@functools.lru_cache(maxsize=2)
+def default_detector(threads: int | None = None) -> TextDetector:
+    """The installed PP-OCRv4 detector at the default scale, loaded once per process."""
+    return TextDetector(threads=threads)
+
+
+def describe() -> str:
+    """One line for ``segpress formats``: the detector's file, or how to install it."""
+    try:
+        path = model_file(DETECTOR_FILE)
+    except OptionError:
+        return f"not installed ({INSTALL_HINT})"
+    return f"PP-OCRv4 det from {DISTRIBUTION} {metadata.version(DISTRIBUTION)} ({path})"
+
+
+# --- recognition (benchmarks and checks) -----------------------------------------------------------
+
+
+def read_text(pixels: np.ndarray, boxes: list[Box]) -> list[str]:
+    """The text PP-OCRv4's recogniser reads in each box of ``pixels`` (one line per box), in order.
+
+    Uses the package's own recogniser (its resizing, normalisation and CTC decoding with the
+    character list stored in the model), which imports OpenCV, pyclipper and Shapely.
+    """
+    rgb = _as_rgb(pixels)
+    crops = []
+    for left, top, right, bottom in boxes:
+        crop = rgb[max(0, top) : bottom, max(0, left) : right]
+        if crop.size == 0:
+            raise InputError(f"box {(left, top, right, bottom)} holds no pixels of a {rgb.shape[1]}x{rgb.shape[0]} image")
+        crops.append(np.ascontiguousarray(crop[..., ::-1]))  # the recogniser takes BGR, as OpenCV loads
+    if not crops:
+        return []
+    results, _ = _recogniser()(crops)
+    return [text for text, _score in results]
+
+
+@functools.lru_cache(maxsize=1)
+def _recogniser():
+    path = model_file(RECOGNISER_FILE)
+    try:
+        from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
+    except ImportError as error:
+        raise OptionError(
+            f"reading text needs {DISTRIBUTION} with its own dependencies ({error.name or error} is missing): "
+            f"{INSTALL_HINT}"
+        ) from None
+    return TextRecognizer({
+        "model_path": fspath(path), "rec_batch_num": 6, "rec_img_shape": [3, 48, 320],
+        "use_cuda": False, "use_dml": False, "intra_op_num_threads": -1, "inter_op_num_threads": -1,
+    })

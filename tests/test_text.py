@@ -1,0 +1,413 @@
+"""Text as an importance source: ``segpress.text``, policies' ``[sources]``, ``--text`` in the CLI.
+
+The detector (PP-OCRv4 det) and recogniser (PP-OCRv4 rec) come from ``rapidocr-onnxruntime``, which
+``make test`` installs (``--no-deps``, see the Makefile). Images are generated (Pillow's default font
+on photos and plain grounds) or real: ``skimage.data.page()`` is a photograph of a printed page.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from skimage import data as skdata
+
+import segpress
+from segpress import OptionError, codecs
+from segpress import text as textdet
+from segpress.api import build_importance, wants_text
+from segpress.cli import main
+from segpress.imageio import load_image
+from segpress.importance import combine
+from segpress.metrics import psnr
+from segpress.policy import PRESETS, Policy, load_policy
+from segpress.ratecontrol import decode_like
+from segpress.segmenters import render
+from segpress.text import TextDetector, default_detector, read_text, text_regions
+
+LINES = (("SPEED LIMIT 40", 28), ("KA 4821 XT", 20), ("OPEN 9-17h", 16))
+# The heading of skimage's page photo, "Region-based segmentation", as measured on the picture.
+PAGE_HEADING = (5, 11, 293, 34)
+
+
+def squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+def rendered(ground: np.ndarray, lines=LINES, plate=(236, 236, 228), ink=(20, 20, 24)):
+    """``lines`` (text, font size) drawn on plates down the left of ``ground``; the pixels and plate boxes."""
+    image = Image.fromarray(ground)
+    draw = ImageDraw.Draw(image)
+    boxes, y = [], 12
+    for text, size in lines:
+        font = ImageFont.load_default(size=size)
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        pad = max(3, size // 3)
+        box = (16, y, 16 + right - left + 2 * pad, y + bottom - top + 2 * pad)
+        draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=plate)
+        draw.text((16 + pad - left, y + pad - top), text, font=font, fill=ink)
+        boxes.append(box)
+        y = box[3] + 24
+    return np.asarray(image), boxes
+
+
+def coverage(mask: np.ndarray, box) -> float:
+    left, top, right, bottom = box
+    return float(mask[top:bottom, left:right].mean())
+
+
+def outside(mask: np.ndarray, boxes, margin: int = 24) -> np.ndarray:
+    """``mask`` with every box (grown by ``margin``) cleared: what lies away from the text."""
+    rest = mask.copy()
+    for left, top, right, bottom in boxes:
+        rest[max(0, top - margin) : bottom + margin, max(0, left - margin) : right + margin] = False
+    return rest
+
+
+@pytest.fixture(scope="module")
+def detector() -> TextDetector:
+    return default_detector()
+
+
+@pytest.fixture(scope="module")
+def coffee_text():
+    return rendered(np.ascontiguousarray(skdata.coffee()))
+
+
+@pytest.fixture(scope="module")
+def page() -> np.ndarray:
+    return np.ascontiguousarray(skdata.page())
+
+
+# --- the detector ------------------------------------------------------------------------------------
+
+
+def test_model_comes_from_the_installed_package():
+    path = textdet.model_file(textdet.DETECTOR_FILE)
+    assert path.is_file() and path.suffix == ".onnx"
+    assert "rapidocr_onnxruntime" in path.parts
+    assert "PP-OCRv4 det" in textdet.describe()
+
+
+def test_working_size_is_scaled_bounded_and_a_multiple_of_32(detector):
+    for height, width in ((1, 1), (37, 1001), (480, 640), (3000, 4000), (12000, 300), (100000, 100000)):
+        rows, cols = detector.working_size(height, width)
+        assert rows % 32 == 0 and cols % 32 == 0
+        assert 32 <= rows <= detector.max_side and 32 <= cols <= detector.max_side
+    assert detector.working_size(480, 640) == (288, 384)  # 0.6 x 480 = 288, 0.6 x 640 = 384
+    assert max(detector.working_size(3000, 4000)) == detector.max_side // 32 * 32
+
+
+def test_rendered_text_on_a_photo_is_found_and_the_photo_elsewhere_is_not(detector, coffee_text):
+    pixels, boxes = coffee_text
+    found = detector.detect(pixels)
+    assert found.regions.shape == pixels.shape[:2] and found.regions.dtype == bool
+    for box in boxes:
+        assert coverage(found.regions, box) > 0.7, box
+    assert outside(found.regions, boxes).mean() < 0.002
+    assert found.probability.shape == pixels.shape[:2]
+    assert 0 <= found.probability.min() and found.probability.max() <= 1
+    # One box per line, each around its plate.
+    assert len(found.boxes) == len(boxes)
+    for (left, top, right, bottom), plate in zip(found.boxes, boxes, strict=True):
+        assert left <= plate[0] + 8 and top <= plate[1] + 8 and right >= plate[2] - 8 and bottom >= plate[3] - 8
+    assert found.seconds > 0 and 0 < found.share < 0.2
+
+
+def test_a_photo_without_text_has_no_text_regions(detector):
+    found = detector.detect(np.ascontiguousarray(skdata.chelsea()))
+    assert found.share == 0 and found.boxes == []
+
+
+@pytest.mark.parametrize(("height", "width"), [(5, 7), (33, 1001), (417, 31), (61, 97)])
+def test_any_image_size_and_grey_images(detector, height, width):
+    rng = np.random.default_rng(height)
+    grey = rng.integers(0, 255, (height, width), dtype=np.uint8)
+    found = detector.detect(grey)
+    assert found.regions.shape == (height, width) and found.probability.shape == (height, width)
+
+
+def test_large_images_run_at_a_bounded_working_size():
+    small = TextDetector(max_side=256)
+    pixels, boxes = rendered(np.full((900, 1400, 3), 205, np.uint8), lines=(("CITY CENTRE 3", 96),))
+    found = small.detect(pixels)
+    assert max(found.working_probability.shape) == 256
+    assert coverage(found.regions, boxes[0]) > 0.6
+
+
+def test_bad_pixels_and_settings_are_errors(detector):
+    with pytest.raises(segpress.InputError, match="uint8"):
+        detector.detect(np.zeros((8, 8, 3), np.float32))
+    with pytest.raises(segpress.InputError, match="no pixels"):
+        detector.detect(np.zeros((0, 8), np.uint8))
+    with pytest.raises(OptionError, match="scale"):
+        TextDetector(scale=0)
+    with pytest.raises(OptionError, match="max_side"):
+        TextDetector(max_side=8)
+
+
+def test_db_post_processing_grows_cores_and_drops_weak_or_thin_ones():
+    probability = np.zeros((60, 200), np.float32)
+    probability[28:32, 20:180] = 0.9  # a line's core: 4 x 160
+    probability[10:14, 20:60] = 0.35  # above the pixel threshold, below the mean score 0.5
+    probability[50, 100:140] = 0.9  # one pixel thin (after the 2x2 dilation: 2): noise
+    regions = text_regions(probability)
+    # The core, dilated to 5 x 161 (rows 27-31, columns 19-179), grows by area * 1.6 / perimeter
+    # = 805 * 1.6 / 328 ~ 3.9 px on every side.
+    assert np.flatnonzero(regions[:, 100]).tolist() == list(range(24, 35))
+    assert np.flatnonzero(regions[30]).tolist() == list(range(16, 183))
+    assert not regions[10:14, 20:60].any()
+    assert not regions[48:53, 100:140].any()
+    assert not text_regions(np.zeros((40, 40), np.float32)).any()
+
+
+# --- a real photo with text, and recognition ---------------------------------------------------------
+
+
+def test_the_page_photo_heading_is_found_and_read(detector, page):
+    found = detector.detect(page)
+    assert coverage(found.regions, PAGE_HEADING) > 0.8
+    assert read_text(page, [PAGE_HEADING]) == ["Region-based segmentation"]
+
+
+def test_text_source_keeps_the_page_heading_readable_where_the_background_is_crushed(page):
+    result = segpress.compress(page, importance=np.zeros(page.shape, np.float32), text=True, bg_quality=1,
+                               compare=False)
+    assert result.source == "array+text"
+    decoded = decode_like(codecs.get("jpeg"), result.data, page)
+    assert read_text(decoded, [PAGE_HEADING]) == ["Region-based segmentation"]
+    # Without text everything is background quality 1: the same heading is far noisier.
+    plain = segpress.compress(page, importance=np.zeros(page.shape, np.float32), bg_quality=1, compare=False)
+    heading = np.zeros(page.shape, bool)
+    heading[PAGE_HEADING[1] : PAGE_HEADING[3], PAGE_HEADING[0] : PAGE_HEADING[2]] = True
+    plain_decoded = decode_like(codecs.get("jpeg"), plain.data, page)
+    assert psnr(page, decoded, heading) > psnr(page, plain_decoded, heading) + 8
+
+
+def test_recogniser_reads_rendered_lines(coffee_text):
+    pixels, boxes = coffee_text
+    assert [squeeze(t) for t in read_text(pixels, boxes)] == [squeeze(t) for t, _ in LINES]
+    assert read_text(pixels, []) == []
+    with pytest.raises(segpress.InputError, match="no pixels"):
+        read_text(pixels, [(10, 10, 10, 20)])
+
+
+def agreement(reference: list[str], other: list[str]) -> float:
+    """Mean over lines of 1 - edit distance / reference length, whitespace ignored (as benchmarks/text.py)."""
+    scores = []
+    for ref, got in zip(reference, other, strict=True):
+        ref, got = squeeze(ref), squeeze(got)
+        row = list(range(len(got) + 1))
+        for i, a in enumerate(ref, 1):
+            row, previous = [i], row
+            for j, b in enumerate(got, 1):
+                row.append(min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a != b)))
+        scores.append(max(0.0, 1 - row[-1] / len(ref)))
+    return sum(scores) / len(scores)
+
+
+def test_at_equal_size_text_stays_readable_where_uniform_jpeg_does_not(coffee_text):
+    """The issue's claim on one image: at the size of the uniform file that loses the text, the text source keeps it."""
+    pixels, boxes = coffee_text
+    codec = codecs.get("jpeg")
+    original = read_text(pixels, boxes)
+    assert [squeeze(t) for t in original] == [squeeze(t) for t, _ in LINES]
+
+    def reading(data: bytes) -> list[str]:
+        return read_text(decode_like(codec, data, pixels), boxes)
+
+    uniform = codec.encode_uniform(pixels, 4, segpress.api.encode_settings(85, 25, True, "4:2:0"))
+    assert agreement(original, reading(uniform)) < 0.85
+    text_first = segpress.compress(pixels, policy="text", target_size=len(uniform), compare=False)
+    assert text_first.size <= len(uniform)
+    assert agreement(original, reading(text_first.data)) >= 0.95
+    text_only = segpress.compress(pixels, importance=np.zeros(pixels.shape[:2], np.float32), text=True,
+                                  target_size=len(uniform), compare=False)
+    assert text_only.size <= len(uniform)
+    assert [squeeze(t) for t in reading(text_only.data)] == [squeeze(t) for t in original]
+
+
+# --- importance: policies, combination, the API --------------------------------------------------------
+
+
+def test_combine_is_the_maximum_of_weighted_maps():
+    a = np.array([[0.2, 1.0], [0.0, 0.5]], np.float32)
+    b = np.array([[1.0, 0.0], [0.0, 0.25]], np.float32)
+    assert combine([(1.0, a), (0.5, b)]).tolist() == [[0.5, 1.0], [0.0, 0.5]]
+    assert combine([(1.0, a)]).tolist() == a.tolist()
+    assert combine([(0.5, np.ones((2, 2), bool))]).tolist() == [[0.5, 0.5], [0.5, 0.5]]
+    with pytest.raises(segpress.InputError, match="shapes"):
+        combine([(1.0, a), (1.0, np.zeros((3, 3), np.float32))])
+    with pytest.raises(OptionError):
+        combine([(1.5, a)])
+
+
+def test_policy_sources_table(tmp_path):
+    path = tmp_path / "signs.toml"
+    path.write_text("[weights]\nperson = 1.0\n\n[sources]\nclasses = 0.4\ntext = 1.0\n")
+    policy = load_policy(path)
+    assert dict(policy.sources) == {"classes": 0.4, "text": 1.0}
+    assert (policy.source_weight("classes"), policy.source_weight("mask"), policy.source_weight("text")) == (0.4, 1.0, 1.0)
+    assert policy.text_by_default
+    yaml_path = tmp_path / "signs.yaml"
+    yaml_path.write_text("weights: {person: 1}\nsources: {text: 0.7}\n")
+    assert load_policy(yaml_path).sources == {"text": 0.7}
+    assert not PRESETS["default"].text_by_default and PRESETS["default"].sources == {}
+    assert PRESETS["text"].text_by_default and PRESETS["text"].source_weight("classes") == 0.5
+    assert PRESETS["text"].weights == PRESETS["default"].weights
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ("[weights]\n[sources]\nletters = 1\n", ["unknown source 'letters'", "classes, mask, text"]),
+        ("[weights]\n[sources]\ntext = 2\n", ["source 'text'", "[0, 1]"]),
+        ("[weights]\n[sources]\ntext = true\n", ["source 'text'"]),
+        ("sources = 1\n[weights]\n", ["'sources'"]),
+    ],
+)
+def test_bad_sources_are_one_line_option_errors(tmp_path, text, fragments):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(OptionError) as error:
+        load_policy(path)
+    assert "\n" not in str(error.value) and "bad.toml" in str(error.value)
+    for fragment in fragments:
+        assert fragment in str(error.value)
+
+
+def test_when_text_runs():
+    default, text_first = PRESETS["default"], PRESETS["text"]
+    never = Policy(name="never", weights={}, sources={"text": 0.0})
+    assert (wants_text(None, default), wants_text(None, text_first), wants_text(False, text_first)) == (False, True, False)
+    assert wants_text(True, default) and not wants_text(None, never) and not wants_text(False, never)
+    with pytest.raises(OptionError, match="weighs text 0"):
+        wants_text(True, never)
+
+
+def test_build_importance_adds_text_to_a_mask(coffee_text):
+    pixels, boxes = coffee_text
+    image = load_image(pixels)
+    mask = np.zeros(pixels.shape[:2], np.float32)
+    mask[300:380, 400:560] = 1.0
+    plain = build_importance(image, importance=mask)
+    assert plain.text is None and plain.source == "array"
+    both = build_importance(image, importance=mask, text=True)
+    assert both.source == "array+text" and both.text is not None
+    assert both.region[300:380, 400:560].all()
+    for box in boxes:
+        assert coverage(both.region, box) > 0.7
+    assert both.regions["text"] == pytest.approx(both.text.share)
+    assert outside(both.region & (mask == 0), boxes).mean() < 0.002
+    # A text weight of 0.4 scales the text regions down, under the region threshold; the mask weight too.
+    weak = Policy(name="weak", weights={}, sources={"text": 0.4, "mask": 0.5})
+    weighted = build_importance(image, importance=mask, text=True, policy=weak, margin=0, feather=0, min_area=0)
+    assert weighted.values.max() == pytest.approx(0.5)
+    left, top, right, bottom = boxes[0]
+    assert weighted.values[top:bottom, left:right].max() == pytest.approx(0.4)
+
+
+def test_text_first_preset_outranks_classes(coffee_text):
+    pixels, boxes = coffee_text
+    chosen = build_importance(load_image(pixels), policy="text")
+    assert chosen.source.endswith("+text")
+    for box in boxes:
+        left, top, right, bottom = box
+        assert np.median(chosen.values[top:bottom, left:right]) == 1.0
+    assert chosen.values[outside(np.ones(pixels.shape[:2], bool), boxes, margin=40)].max() <= 0.5 + 1e-6
+
+
+def test_a_detector_of_your_own(coffee_text):
+    pixels, _ = coffee_text
+    own = TextDetector(scale=0.3)
+    result = segpress.compress(pixels, importance=np.zeros(pixels.shape[:2], np.float32), text=own, compare=False)
+    assert result.source == "array+text" and result.text_seconds is not None
+
+
+# --- without the extra --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def without_extra(monkeypatch):
+    """segpress as it is without ``segpress[text]``: the distribution is not installed."""
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+
+    default_detector.cache_clear()
+    textdet._recogniser.cache_clear()
+    monkeypatch.setattr(textdet.metadata, "files", missing)
+    yield
+    default_detector.cache_clear()
+    textdet._recogniser.cache_clear()
+
+
+def test_without_the_extra_the_api_names_it(without_extra, coffee_text):
+    pixels, _ = coffee_text
+    for call in (lambda: segpress.compress(pixels, text=True), lambda: segpress.detect_text(pixels),
+                 lambda: read_text(pixels, [(0, 0, 10, 10)])):
+        with pytest.raises(OptionError) as error:
+            call()
+        assert "pip install 'segpress[text]'" in str(error.value) and "\n" not in str(error.value)
+    # Without text nothing changes.
+    assert segpress.compress(pixels, compare=False).source.startswith("model:")
+
+
+@pytest.mark.parametrize("command", [["compress", "-o", "out.jpg", "--text"], ["compress", "-o", "out.jpg", "--policy", "text"],
+                                     ["segment", "-o", "out/", "--text"]])
+def test_without_the_extra_the_cli_says_one_line(without_extra, capsys, tmp_path, monkeypatch, coffee_text, command):
+    monkeypatch.chdir(tmp_path)
+    Image.fromarray(coffee_text[0]).save("in.png")
+    code = main([command[0], "in.png", *command[1:]])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("error: ") and "\n" not in err and "pip install 'segpress[text]'" in err
+    assert not Path("out.jpg").exists() and not Path("out").exists()
+
+
+def test_formats_says_whether_the_detector_is_installed(capsys):
+    assert main(["formats"]) == 0
+    assert "text detector: PP-OCRv4 det" in capsys.readouterr().out
+
+
+def test_formats_without_the_extra(without_extra, capsys):
+    assert main(["formats"]) == 0
+    assert "pip install 'segpress[text]'" in capsys.readouterr().out
+
+
+# --- the command line -------------------------------------------------------------------------------
+
+
+def test_cli_compress_with_text(capsys, tmp_path, coffee_text):
+    source = tmp_path / "sign.png"
+    Image.fromarray(coffee_text[0]).save(source)
+    assert main(["compress", str(source), "-o", str(tmp_path / "t.jpg"), "--text", "--no-compare", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["source"].endswith("+text") and report["text_seconds"] > 0
+    assert main(["compress", str(source), "-o", str(tmp_path / "p.jpg"), "--policy", "text", "--no-text",
+                 "--no-compare", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "+text" not in report["source"] and report["text_seconds"] is None
+
+
+def test_cli_segment_outlines_text_in_the_overlay(capsys, tmp_path, coffee_text):
+    pixels, boxes = coffee_text
+    source = tmp_path / "sign.png"
+    Image.fromarray(pixels).save(source)
+    assert main(["segment", str(source), "-o", str(tmp_path / "plain") + "/"]) == 0
+    capsys.readouterr()
+    assert main(["segment", str(source), "-o", str(tmp_path / "text") + "/", "--text", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["shares"]["text"] > 0 and len(report["text"]["boxes"]) == len(boxes)
+    plain = np.asarray(Image.open(tmp_path / "plain" / "sign-overlay.png").convert("RGB"))
+    marked = np.asarray(Image.open(tmp_path / "text" / "sign-overlay.png").convert("RGB"))
+    assert marked.shape[0] > pixels.shape[0]  # the legend strip
+    left, top, right, _ = report["text"]["boxes"][0]
+    assert (marked[top, left + 5 : right - 5] == render.TEXT_COLOUR).all()  # the white frame's top edge
+    assert not (plain[top, left + 5 : right - 5] == render.TEXT_COLOUR).all()
+    # The legend strip has a "text" entry: a white swatch that the plain overlay's legend lacks.
+    assert not np.array_equal(plain[pixels.shape[0] :], marked[pixels.shape[0] : plain.shape[0]])
