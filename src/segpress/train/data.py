@@ -153,14 +153,18 @@ def read_folder(
     taxonomy class each of theirs is; classes it leaves out are ignored in training. Without it,
     every class name must itself be a taxonomy class.
     """
-    class_names = read_class_names(classes)
-    label_set = LabelSet(
-        class_names, (IGNORE_INDEX,),
-        read_mapping(mapping, class_names) if mapping is not None else _identity_mapping(class_names, classes),
-    )
+    label_set = folder_label_set(classes, mapping)
     pairs = _pairs(Path(images), Path(labels))
     samples = [_load_pair(image, label, label_set) for image, label in pairs]
     return SegmentationDataset(name or Path(images).name, samples)
+
+
+def folder_label_set(classes: str | Path, mapping: str | Path | None = None) -> LabelSet:
+    """The label set of a user folder: a class-name file (value n = line n, 255 unlabelled) and an
+    optional ``their class -> taxonomy class`` mapping file; without it the names must be taxonomy classes."""
+    class_names = read_class_names(classes)
+    table = read_mapping(mapping, class_names) if mapping is not None else _identity_mapping(class_names, classes)
+    return LabelSet(class_names, (IGNORE_INDEX,), table)
 
 
 def read_class_names(path: str | Path) -> tuple[str, ...]:
@@ -225,18 +229,25 @@ def _load_pair(image_path: Path, label_path: Path, label_set: LabelSet) -> Sampl
     pixels = load_image(image_path).pixels
     if pixels.ndim == 2:  # grey photos train as RGB with equal channels
         pixels = np.repeat(pixels[..., None], 3, axis=2)
+    return Sample(image_path.stem, pixels, load_label_map(label_path, pixels.shape[:2], label_set))
+
+
+def load_label_map(label_path: str | Path, size: tuple[int, int], label_set: LabelSet) -> np.ndarray:
+    """uint8 taxonomy labels (255 = ignore) of a label PNG holding ``label_set`` values; ``size`` is (height, width).
+
+    InputError for a file of another size or a value that is neither a class nor an ignore value.
+    """
     # classes=256 only lets load_labels check decoding and size; the values are checked below.
-    raw = load_labels(label_path, size=pixels.shape[:2], classes=256)
+    raw = load_labels(label_path, size=size, classes=256)
     valid = np.isin(raw, np.array([*range(len(label_set.classes)), *label_set.ignore]))
     if not valid.all():
         raise InputError(
             f"{label_path}: label value {raw[~valid].flat[0]} is outside the {len(label_set.classes)} "
             f"classes (0..{len(label_set.classes) - 1}, ignore {', '.join(map(str, label_set.ignore))})"
         )
-    labels = remap_labels(
+    return remap_labels(
         raw, label_set.classes, label_set.mapping, ignore_index=IGNORE_INDEX, source_ignore=label_set.ignore,
     )
-    return Sample(image_path.stem, pixels, labels)
 
 
 # The dataset formats a training config can name ("format" key); their keyword arguments are its keys.

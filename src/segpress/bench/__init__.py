@@ -1,0 +1,20 @@
+"""``segpress bench``: rate-distortion and task-fidelity evaluation on the user's own images.
+
+For every image, format and mode (uniform, semantic) the quality sweep is encoded, decoded and
+measured: bytes, bpp, PSNR / SSIM / MS-SSIM over the whole image, the important region and the
+background, an importance-weighted PSNR, encode, decode and segmentation time, and the
+segmentation model's labels on the decoded image (mIoU against the ground truth and against its
+own labels on the original). The run ends with BD-rates of every semantic mode against every
+uniform codec, RD plots, a Markdown and an HTML report and ``results.json`` (schema in
+:mod:`segpress.bench.schema`).
+
+Modules: ``settings`` (what is measured), ``inputs`` (images, label maps, failures), ``quality``
+(SSIM, MS-SSIM, weighted PSNR over regions), ``measure`` (one image, in a worker), ``cache``
+(resume), ``summary`` (curves, BD-rates, mIoU, timing), ``schema``, ``report``, ``runner``.
+"""
+
+from .runner import Outcome, run_bench
+from .schema import SCHEMA_VERSION
+from .settings import DEFAULT_FORMATS, DEFAULT_QUALITIES, BenchSettings, Labels
+
+__all__ = ["DEFAULT_FORMATS", "DEFAULT_QUALITIES", "SCHEMA_VERSION", "BenchSettings", "Labels", "Outcome", "run_bench"]
