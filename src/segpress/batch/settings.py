@@ -1,0 +1,149 @@
+"""A batch job's settings: what ``segpress.api.compress`` is asked to do for every image, and its fingerprint.
+
+The fingerprint decides what a re-run may skip: an input done before is done again when the
+fingerprint of the job that made it differs from this job's (or when the input itself changed, see
+:mod:`segpress.batch.work`). It hashes every option (the policy by its contents, not its name, so an
+edited policy file counts as a change) and the segmentation model's files (the ONNX network and, for
+a user model, its config), so a retrained model redoes the archive.
+
+Settings travel to worker processes and Ray actors, so they hold plain values only: the policy as its
+fields, the segmenter as a path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import api, codecs
+from ..errors import OptionError
+from ..imageio import DEFAULT_MAX_PIXELS
+from ..policy import Policy, load_policy
+from ..segmenters import Segmenter, default_segmenter, load_segmenter
+from ..segmenters.loading import shipped_model_dir
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """The options of one batch job, checked. Build it with :func:`job_settings`."""
+
+    format: str
+    policy: dict[str, Any]  # the Policy's fields (a Policy holds a mappingproxy, which does not pickle)
+    roi_quality: int = api.DEFAULT_ROI_QUALITY
+    bg_quality: int = api.DEFAULT_BG_QUALITY
+    target_size: int | None = None  # bytes
+    target_roi_psnr: float | None = None
+    progressive: bool = True
+    subsampling: str = "4:2:0"
+    strip: bool = False
+    keep_map: bool = False
+    margin: float | None = None
+    feather: float | None = None
+    min_area: float | None = None
+    compare: bool = False  # the uniform comparison costs 2-4 extra encodes per image
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    segmenter: str | None = None  # a user model config; None: the shipped model
+    mask: str | None = None  # a folder (path or URL) mirroring the source: <relative stem>.png per image
+    labels: str | None = None  # the same for label maps
+    model_sha256: str | None = None  # of the model's files; None when masks or label maps are given
+
+    @property
+    def uses_model(self) -> bool:
+        return self.mask is None and self.labels is None
+
+    @property
+    def extension(self) -> str:
+        """The extension of every output file, as ``segpress compress`` names it."""
+        return codecs.get(self.format).extensions[0]
+
+    def fingerprint(self) -> str:
+        """A short hash of everything that shapes the output files and their figures."""
+        text = json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def compress_options(self) -> dict[str, Any]:
+        """Keyword arguments of ``segpress.api.compress`` (all but the image and its importance source)."""
+        passed = ("format", "roi_quality", "bg_quality", "target_size", "target_roi_psnr", "progressive",
+                  "subsampling", "strip", "keep_map", "margin", "feather", "min_area", "compare", "max_pixels")
+        return {"policy": Policy(**self.policy), **{name: getattr(self, name) for name in passed}}
+
+    def load_segmenter(self, threads: int | None = 1) -> Segmenter:
+        """The model this job segments with; one onnxruntime thread by default (one per worker)."""
+        if self.segmenter is None:
+            return default_segmenter(threads)
+        return load_segmenter(self.segmenter, threads=threads)
+
+
+def job_settings(
+    *,
+    format: str = "jpeg",
+    policy: str | Path = "default",
+    roi_quality: int = api.DEFAULT_ROI_QUALITY,
+    bg_quality: int = api.DEFAULT_BG_QUALITY,
+    target_size: int | str | None = None,
+    target_roi_psnr: float | None = None,
+    progressive: bool = True,
+    subsampling: str = "4:2:0",
+    strip: bool = False,
+    keep_map: bool = False,
+    margin: float | None = None,
+    feather: float | None = None,
+    min_area: float | None = None,
+    compare: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    segmenter: str | Path | None = None,
+    mask: str | None = None,
+    labels: str | None = None,
+) -> JobSettings:
+    """Checked settings: every option error is raised here, before any file is read (``OptionError``).
+
+    The model is loaded once here, so a broken model config fails the job up front instead of every image.
+    """
+    codec = codecs.get(format)
+    api.encode_settings(roi_quality, bg_quality, progressive, subsampling)
+    target_bytes, target_psnr = api.check_targets(target_size, target_roi_psnr)
+    if max_pixels < 1:
+        raise OptionError(f"--max-pixels must be at least 1, got {max_pixels}")
+    if mask is not None and labels is not None:
+        raise OptionError("give one importance source: --mask or --labels, not both")
+    if segmenter is not None and (mask is not None or labels is not None):
+        raise OptionError("--segmenter is used only without --mask and --labels")
+    for name, value in (("margin", margin), ("feather", feather), ("min_area", min_area)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise OptionError(f"{name} must be a non-negative length, got {value!r}")
+    chosen_policy = load_policy(policy)
+    settings = JobSettings(
+        format=codec.name, policy=_policy_fields(chosen_policy), roi_quality=int(roi_quality),
+        bg_quality=int(bg_quality), target_size=target_bytes, target_roi_psnr=target_psnr,
+        progressive=bool(progressive), subsampling=subsampling, strip=bool(strip), keep_map=bool(keep_map),
+        margin=margin, feather=feather, min_area=min_area, compare=bool(compare), max_pixels=int(max_pixels),
+        segmenter=None if segmenter is None else str(Path(segmenter).resolve()),
+        mask=mask, labels=labels,
+    )
+    if not settings.uses_model:
+        return settings
+    model = settings.load_segmenter()
+    return dataclasses.replace(settings, model_sha256=_model_hash(model, segmenter))
+
+
+def _policy_fields(policy: Policy) -> dict[str, Any]:
+    """The policy's fields as plain values (its tables are read-only mappings, which do not pickle)."""
+    fields = {f.name: getattr(policy, f.name) for f in dataclasses.fields(Policy)}
+    return {name: dict(sorted(value.items())) if isinstance(value, Mapping) else value for name, value in fields.items()}
+
+
+def _model_hash(model: Segmenter, config: str | Path | None) -> str:
+    """sha256 over the ONNX file, the metadata beside it and, for a user model, its config file."""
+    onnx_file = Path(getattr(model, "path", None) or shipped_model_dir() / "segmenter.onnx")
+    files = dict.fromkeys([onnx_file, onnx_file.with_suffix(".json"), *([Path(config)] if config else [])])
+    digest = hashlib.sha256()
+    for file in files:
+        if file.is_file():
+            digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()

@@ -1,0 +1,219 @@
+"""The work on one input, in three steps both engines share, and the manifest record it ends in::
+
+    Task ─ read_input ─ bytes ─┬─ segment_all (a batch of images, one model run per same-size group) ─ Segmentation
+                               └──────────────────────────────────────────────────────────────────────┴─ finish
+    finish: segpress.api.compress (given the segmentation) ─ write_file (atomic) ─ record (a dict, one JSON line)
+
+The local engine runs the three steps in a worker process per chunk of inputs (:func:`process`); the Ray
+engine runs each as its own stage. No step raises for a bad input: the error becomes a ``"failed"``
+record with a one-line message, and the rest of the job goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from .. import api
+from ..errors import InputError, SegpressError
+from ..imageio import load_image
+from ..segmenters import Segmentation, Segmenter
+from .manifest import timestamp
+from .settings import JobSettings
+from .storage import Location, read_file, write_file
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every worker needs to know about the job (picklable)."""
+
+    settings: JobSettings
+    source: Location
+    destination: Location
+    importance: Location | None  # the --mask or --labels folder
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """One input to compress."""
+
+    input: str  # path relative to the source: the manifest key
+    source: str  # path in the source filesystem
+    output: str  # path in the destination filesystem
+    importance: str | None  # its mask or label map in job.importance (None: none found, or not asked)
+    signature: dict[str, Any]  # size and version of the input (and of its mask or label map)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Task:
+        return cls(**json.loads(text))
+
+
+Outcome = Any  # a value, or the exception that stood in its way
+
+
+def process(job: Job, tasks: Sequence[Task], segmenter: Callable[[], Segmenter]) -> list[dict[str, Any]]:
+    """Read, segment (as one batch) and compress ``tasks``; one record each, in order."""
+    payloads, read_seconds = [], []
+    for task in tasks:
+        started = time.perf_counter()
+        payloads.append(attempt(read_input, job, task))
+        read_seconds.append(time.perf_counter() - started)
+    segmentations = segment_all(job, payloads, segmenter)
+    return [finish(job, task, data, segmentation, seconds)
+            for task, data, segmentation, seconds in zip(tasks, payloads, segmentations, read_seconds, strict=True)]
+
+
+def attempt(step: Callable[..., Any], *args: Any) -> Outcome:
+    """``step(*args)``, or the exception it raised: one bad input must not stop a batch."""
+    try:
+        return step(*args)
+    except Exception as error:  # noqa: BLE001 - recorded per input, see describe()
+        return error
+
+
+def read_input(job: Job, task: Task) -> bytes:
+    data = read_file(job.source, task.source)
+    if not data:
+        raise InputError(f"{task.input}: empty file")
+    return data
+
+
+def segment_all(job: Job, payloads: Sequence[Outcome], segmenter: Callable[[], Segmenter]) -> list[Outcome]:
+    """The segmentation of each readable image (None when the job has masks or label maps).
+
+    The images go to the model as one batch (images of the same working size share a run); if the
+    batch fails, each image is tried alone so that the failure stays with the image that caused it.
+    """
+    if not job.settings.uses_model:
+        return [payload if isinstance(payload, Exception) else None for payload in payloads]
+    outcomes: list[Outcome] = list(payloads)
+    pixels: dict[int, np.ndarray] = {}
+    for index, payload in enumerate(payloads):
+        if not isinstance(payload, Exception):
+            loaded = attempt(partial(load_image, max_pixels=job.settings.max_pixels), payload)
+            if isinstance(loaded, Exception):
+                outcomes[index] = loaded
+            else:
+                pixels[index] = loaded.pixels
+    if not pixels:
+        return outcomes
+    model = attempt(segmenter)
+    if isinstance(model, Exception):  # the model does not load: every image fails with that
+        results: list[Outcome] = [model] * len(pixels)
+    else:
+        results = attempt(model.segment_batch, list(pixels.values()))
+        if isinstance(results, Exception):
+            results = [attempt(model.segment, image) for image in pixels.values()]
+    for index, result in zip(pixels, results, strict=True):
+        outcomes[index] = result
+    return outcomes
+
+
+def finish(job: Job, task: Task, data: Outcome, segmentation: Outcome, seconds: float = 0.0) -> dict[str, Any]:
+    """Compress and write one input; its manifest record."""
+    started = time.perf_counter()
+    for earlier in (data, segmentation):
+        if isinstance(earlier, Exception):
+            return failed(job, task, earlier)
+    try:
+        importance = _importance_source(job, task)
+        model = None if segmentation is None else _Given(segmentation)
+        result = api.compress(data, segmenter=model, **importance, **job.settings.compress_options())
+        write_file(job.destination, task.output, result.data)
+    except Exception as error:  # noqa: BLE001 - recorded per input
+        return failed(job, task, error)
+    seconds += time.perf_counter() - started + (0.0 if segmentation is None else segmentation.seconds)
+    return done(job, task, result, len(data), seconds)
+
+
+def done(job: Job, task: Task, result: api.CompressResult, bytes_in: int, seconds: float) -> dict[str, Any]:
+    figures = result.summary()
+    return {
+        "input": task.input,
+        "status": "done",
+        "output": job.destination.display(task.output),
+        "fingerprint": job.fingerprint,
+        "source": task.signature,
+        "bytes_in": bytes_in,
+        "bytes_out": result.size,
+        "format": result.format,
+        "width": result.width,
+        "height": result.height,
+        "roi_quality": _rounded(figures["roi_quality"], 2),
+        "bg_quality": _rounded(figures["bg_quality"], 2),
+        "psnr_roi": _rounded(figures["psnr_inside"], 3),  # dB inside the important region
+        "psnr_outside": _rounded(figures["psnr_outside"], 3),
+        "important_fraction": _rounded(figures["important_fraction"], 4),
+        "saving": _rounded(figures["saving"], 4),  # against a uniform encode; None unless --compare
+        "rate_reached": figures["rate_reached"],
+        "notes": result.notes,
+        "seconds": round(seconds, 4),
+        "error": None,
+        "finished": timestamp(),
+    }
+
+
+def failed(job: Job, task: Task, error: BaseException | str) -> dict[str, Any]:
+    return {
+        "input": task.input,
+        "status": "failed",
+        "output": None,
+        "fingerprint": job.fingerprint,
+        "source": task.signature,
+        "bytes_in": task.signature.get("size"),
+        "bytes_out": None,
+        "error": _named(error if isinstance(error, str) else describe(error), task.input),
+        "finished": timestamp(),
+    }
+
+
+def describe(error: BaseException) -> str:
+    """One line for the manifest and the summary; our own errors say what to fix, others name their type."""
+    text = " ".join(str(error).split())
+    if isinstance(error, SegpressError):
+        return text or type(error).__name__
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _named(message: str, name: str) -> str:
+    """imageio names an image read from bytes "<bytes>"; the manifest names the input."""
+    return name + message.removeprefix("<bytes>") if message.startswith("<bytes>:") else message
+
+
+class _Given(Segmenter):
+    """Hands ``api.compress`` a segmentation made before, in a batch, instead of running the model again."""
+
+    def __init__(self, segmentation: Segmentation) -> None:
+        self.name = segmentation.model
+        self._segmentation = segmentation
+
+    def segment_batch(self, images: Sequence[np.ndarray]) -> list[Segmentation]:
+        if len(images) != 1 or images[0].shape[:2] != self._segmentation.shape:
+            raise InputError("internal error: the segmentation does not belong to this image")
+        return [self._segmentation]
+
+
+def _importance_source(job: Job, task: Task) -> dict[str, bytes]:
+    """``mask=`` or ``labels=`` bytes for api.compress, read from the job's mask or label folder."""
+    if job.importance is None:
+        return {}
+    kind = "mask" if job.settings.mask is not None else "labels"
+    if task.importance is None:
+        wanted = posixpath.splitext(task.input)[0] + ".png"
+        raise InputError(f"{task.input}: no {kind} {wanted} in {job.importance.url}")
+    return {kind: read_file(job.importance, task.importance)}
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)

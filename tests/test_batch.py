@@ -1,0 +1,269 @@
+"""``segpress batch`` with the local engine: layout, manifest, resuming, bad inputs, options, crashes.
+
+The CLI runs in-process (``segpress.cli.main``); its worker processes are real (spawned). Photos are
+160x120 crops of scikit-image pictures (tests/batch_support.py).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from batch_support import (
+    TEMPORARY,
+    centre_mask_png,
+    decodes,
+    latest_records,
+    manifest_lines,
+    photo_tree,
+)
+
+from segpress.batch import MANIFEST_NAME, job_settings, run_batch
+from segpress.batch.manifest import ManifestWriter, read_manifest
+from segpress.cli import main
+from segpress.errors import OptionError
+
+PHOTOS = ["a.png", "b.jpg", "sub/c.png", "sub/deeper/d.tif"]
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def batch(capsys: pytest.CaptureFixture[str], *argv: object) -> Run:
+    capsys.readouterr()
+    code = main(["batch", *(str(arg) for arg in argv)])
+    captured = capsys.readouterr()
+    return Run(code, captured.out, captured.err)
+
+
+def summary(run: Run) -> dict:
+    """The --json summary printed on stdout."""
+    return json.loads(run.out)
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    """Four photos in three folders, a corrupt JPEG, a text file and a hidden image."""
+    root = tmp_path / "src"
+    photo_tree(root, PHOTOS)
+    (root / "bad.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
+    (root / "notes.txt").write_text("not an image")
+    photo_tree(root, [".hidden.png"])
+    return root
+
+
+def error_lines(run: Run) -> list[str]:
+    return [line for line in run.err.splitlines() if line.startswith("error:")]
+
+
+def test_batch_mirrors_the_layout_and_records_every_input(source: Path, tmp_path: Path, capsys) -> None:
+    destination = tmp_path / "out"
+    run = batch(capsys, source, destination, "--workers", 2, "--json")
+    assert run.code == 1, run.err  # one input failed
+    assert "Traceback" not in run.err
+    assert error_lines(run) == ["error: bad.jpg: image header is corrupt (Truncated File Read)"]
+    report = summary(run)
+    assert (report["found"], report["done"], report["failed"], report["ignored"]) == (5, 4, 1, 1)
+    assert report["bytes_in"] == sum((source / name).stat().st_size for name in PHOTOS)
+    assert len(report["worker_peak_rss"]) in (1, 2) and min(report["worker_peak_rss"]) > 10 * 2**20
+
+    outputs = sorted(p.relative_to(destination).as_posix() for p in destination.rglob("*") if p.is_file())
+    assert outputs == sorted([MANIFEST_NAME, "a.jpg", "b.jpg", "sub/c.jpg", "sub/deeper/d.jpg"])
+    records = latest_records(destination / MANIFEST_NAME)
+    assert set(records) == {*PHOTOS, "bad.jpg"}
+    for name in PHOTOS:
+        record = records[name]
+        output = destination / (name.rsplit(".", 1)[0] + ".jpg")
+        assert record["status"] == "done" and record["error"] is None
+        assert record["output"] == str(output)
+        assert record["bytes_in"] == (source / name).stat().st_size
+        assert record["bytes_out"] == output.stat().st_size and decodes(output.read_bytes())
+        assert record["roi_quality"] == 85 and record["bg_quality"] == 25
+        assert record["psnr_roi"] is None or record["psnr_roi"] > 25
+        assert record["saving"] is None  # no --compare
+        assert record["source"] == {"size": (source / name).stat().st_size, "version": record["source"]["version"]}
+    assert records["bad.jpg"]["status"] == "failed" and records["bad.jpg"]["output"] is None
+    run_line = manifest_lines(destination / MANIFEST_NAME)[0]
+    assert run_line["fingerprint"] == records["a.png"]["fingerprint"] and run_line["settings"]["format"] == "jpeg"
+
+
+def test_a_rerun_skips_what_is_done_and_redoes_what_changed(source: Path, tmp_path: Path, capsys) -> None:
+    destination = tmp_path / "out"
+    assert batch(capsys, source, destination, "--workers", 1).code == 1
+    stamps = {p: p.stat().st_mtime_ns for p in destination.rglob("*.jpg")}
+
+    again = summary(batch(capsys, source, destination, "--workers", 1, "--json"))
+    assert (again["skipped"], again["done"], again["failed"]) == (4, 0, 1)  # the failure is tried again
+    assert {p: p.stat().st_mtime_ns for p in destination.rglob("*.jpg")} == stamps
+
+    photo_tree(source, ["zz-new.png"])
+    (source / "b.jpg").write_bytes((source / "a.png").read_bytes())  # changed content (and size)
+    (destination / "sub" / "c.jpg").unlink()  # an output that went missing
+    (source / "bad.jpg").unlink()
+    changed = batch(capsys, source, destination, "--workers", 1, "--json")
+    assert changed.code == 0, changed.err
+    report = summary(changed)
+    assert (report["skipped"], report["done"], report["failed"]) == (2, 3, 0)
+    assert (destination / "sub" / "c.jpg").is_file() and (destination / "zz-new.jpg").is_file()
+
+    other = summary(batch(capsys, source, destination, "--workers", 1, "--roi-quality", 80, "--json"))
+    assert (other["skipped"], other["done"]) == (0, 5)  # new settings: everything again
+    records = latest_records(destination / MANIFEST_NAME)
+    assert {r["roi_quality"] for r in records.values() if r["status"] == "done"} == {80}
+    assert records["bad.jpg"]["status"] == "failed"  # an input gone since keeps its last record
+
+
+def test_masks_from_a_mirrored_folder_give_what_compress_gives(tmp_path: Path, capsys) -> None:
+    source, masks = tmp_path / "src", tmp_path / "masks"
+    photo_tree(source, ["a.png", "sub/b.png", "no-mask.png"])
+    for name in ("a.png", "sub/b.png"):
+        (masks / name).parent.mkdir(parents=True, exist_ok=True)
+        (masks / name).write_bytes(centre_mask_png())
+    destination = tmp_path / "out"
+    run = batch(capsys, source, destination, "--mask", masks, "--format", "webp", "--workers", 1, "--strip")
+    assert run.code == 1
+    assert error_lines(run) == [f"error: no-mask.png: no mask no-mask.png in {masks}"]
+    single = tmp_path / "single.webp"
+    assert main(["compress", str(source / "sub/b.png"), "--mask", str(masks / "sub/b.png"), "-o", str(single),
+                 "--strip", "--no-compare"]) == 0
+    assert (destination / "sub" / "b.webp").read_bytes() == single.read_bytes()
+    records = latest_records(destination / MANIFEST_NAME)
+    assert records["sub/b.png"]["psnr_roi"] > 30 and records["sub/b.png"]["important_fraction"] == pytest.approx(0.25, abs=0.02)
+
+
+def test_a_glob_source_and_two_inputs_for_one_output(tmp_path: Path, capsys) -> None:
+    source = tmp_path / "src"
+    photo_tree(source, ["x.png", "x.tif", "keep/y.png", "skip/z.jpg"])
+    destination = tmp_path / "out"
+    run = batch(capsys, f"{source}/*/*.png", destination, "--workers", 1, "--json")
+    assert run.code == 0, run.err
+    assert summary(run)["found"] == 1 and (destination / "keep" / "y.jpg").is_file()
+
+    clash = batch(capsys, source, tmp_path / "out2", "--workers", 1)
+    assert clash.code == 1
+    assert error_lines(clash) == ["error: x.tif: its output x.jpg is written for x.png; rename one of them"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code", "message"),
+    [
+        (["{src}", "{src}/out"], 2, "overlap"),
+        (["{src}/sub", "{src}"], 2, "overlap"),
+        (["{src}", "{tmp}/out", "--engine", "spark"], 2, "unknown engine 'spark'"),
+        (["{src}", "{tmp}/out", "--workers", "0"], 2, "--workers must be at least 1"),
+        (["{src}", "{tmp}/out", "--roi-quality", "101"], 2, "roi quality must be within 1..100"),
+        (["{src}", "{tmp}/out", "--mask", "{tmp}", "--labels", "{tmp}"], 2, "--mask or --labels, not both"),
+        (["{src}", "{tmp}/out", "--storage-option", "novalue"], 2, "give KEY=VALUE"),
+        (["{tmp}/missing", "{tmp}/out"], 1, "no such file or folder"),
+        (["{tmp}/empty", "{tmp}/out"], 1, "no images found"),
+        (["{src}", "{tmp}/out", "--format", "gif"], 2, "gif"),
+    ],
+)
+def test_bad_options_and_sources_give_one_error_line(
+    source: Path, tmp_path: Path, capsys, arguments: list[str], code: int, message: str
+) -> None:
+    (tmp_path / "empty").mkdir()
+    run = batch(capsys, *(a.format(src=source, tmp=tmp_path) for a in arguments))
+    assert run.code == code, run.err
+    assert len(error_lines(run)) == 1 and message in error_lines(run)[0], run.err
+    assert "Traceback" not in run.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_manifest_survives_a_torn_line_and_admits_one_run_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.jsonl"
+    with ManifestWriter(path) as writer:
+        writer.append({"input": "a.png", "status": "failed"})
+        writer.append({"input": "a.png", "status": "done"})
+        with pytest.raises(OptionError, match="another batch run"), ManifestWriter(path):
+            pass
+    with open(path, "ab") as fh:
+        fh.write(b'{"input": "b.png", "stat')  # a kill in the middle of a line
+    assert read_manifest(path) == {"a.png": {"input": "a.png", "status": "done"}}
+    with ManifestWriter(path) as writer:
+        writer.append({"input": "c.png", "status": "done"})
+    assert [line["input"] for line in manifest_lines(path)] == ["a.png", "a.png", "c.png"]
+    assert path.read_bytes().endswith(b'"done"}\n')
+
+
+def test_a_worker_that_dies_costs_no_input(tmp_path: Path) -> None:
+    """A worker killed in the middle (as the kernel's OOM killer would): its chunk is redone, nothing fails."""
+    source = tmp_path / "src"
+    photo_tree(source, [f"p{i}.png" for i in range(8)])
+    killed: list[int] = []
+
+    class KillOneWorker:
+        def start(self, total: int) -> None:
+            pass
+
+        def advance(self, record: dict) -> None:
+            if not killed:
+                worker = multiprocessing.active_children()[0]
+                killed.append(worker.pid)
+                worker.kill()
+
+    settings = job_settings(mask=None)
+    result = run_batch(str(source), str(tmp_path / "out"), settings, workers=2, observer=KillOneWorker())
+    assert killed
+    assert (result.done, result.failed, result.exit_code) == (8, 0, 0)
+    assert all(decodes(p.read_bytes()) for p in (tmp_path / "out").glob("*.jpg"))
+    assert not [p for p in (tmp_path / "out").iterdir() if TEMPORARY.match(p.name)]
+    assert os.path.getsize(tmp_path / "out" / MANIFEST_NAME) > 0
+
+
+def test_temporary_files_of_a_killed_run_are_swept(tmp_path: Path) -> None:
+    source, destination = tmp_path / "src", tmp_path / "out"
+    photo_tree(source, ["a.png"])
+    (destination / "sub").mkdir(parents=True)
+    leftovers = [destination / ".a.jpg.k3x_9abc.tmp", destination / "sub" / ".b.jpg.0123abcd.tmp"]
+    for path in leftovers:
+        path.write_bytes(b"half a JPEG")
+    keep = destination / ".notes.tmp"  # not the shape of atomic_write's names: not ours
+    keep.write_text("mine")
+    result = run_batch(str(source), str(destination), job_settings(), workers=1)
+    assert (result.swept, result.done) == (2, 1)
+    assert not any(path.exists() for path in leftovers) and keep.exists()
+
+
+def test_a_failing_model_fails_its_images_and_a_failing_batch_is_retried_alone(tmp_path: Path) -> None:
+    """The per-chunk work in-process: errors stay with the images they belong to."""
+    from segpress.batch.plan import make_plan
+    from segpress.batch.storage import open_location
+    from segpress.batch.work import Job, process
+    from segpress.errors import InputError
+    from segpress.segmenters import default_segmenter
+
+    photo_tree(tmp_path / "src", ["a.png", "b.png"])
+    (tmp_path / "src" / "c.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    settings = job_settings()
+    job = Job(settings, open_location(str(tmp_path / "src")), open_location(str(tmp_path / "out")), None,
+              settings.fingerprint())
+    tasks = make_plan(job, {}).tasks
+
+    def broken_model():
+        raise InputError("segmenter.onnx: not a usable ONNX model")
+
+    records = process(job, tasks, broken_model)
+    assert [r["error"] for r in records[:2]] == ["segmenter.onnx: not a usable ONNX model"] * 2
+    assert records[2]["input"] == "c.png" and records[2]["status"] == "failed"
+
+    class NoBatches:  # a model that fails on any batch of two or more images
+        def segment_batch(self, images):
+            if len(images) > 1:
+                raise InputError("out of memory for a batch")
+            return default_segmenter(1).segment_batch(images)
+
+        def segment(self, pixels):
+            return self.segment_batch([pixels])[0]
+
+    records = process(job, tasks, NoBatches)
+    assert [r["status"] for r in records] == ["done", "done", "failed"]
+    assert (tmp_path / "out" / "a.jpg").is_file() and (tmp_path / "out" / "b.jpg").is_file()
