@@ -1,0 +1,210 @@
+"""What one server will take on: request size, pixel count, time, and how much work at once.
+
+    request ─ UploadGuard: body over max_upload_bytes -> 413; a pause over read_timeout -> 408;
+              an upload route without multipart/form-data -> 415
+            ─ route ─ WorkPool.run(job): no free place among workers + queue -> 503 at once;
+                                         queue wait + work over timeout -> 503 (the job's place
+                                         stays taken until its thread ends, so the bound holds)
+
+A thread cannot be stopped from outside, so a job that outlives its request finishes in the
+background; it still counts against the pool, and new requests are refused rather than piled up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+from collections.abc import Awaitable, Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from ..errors import OptionError
+
+Result = TypeVar("Result")
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
+
+# Room for the multipart framing and the form fields around the file itself.
+_FORM_OVERHEAD = 64 * 1024
+
+
+def _default_workers() -> int:
+    # Encodes and the network are CPU-bound: more threads than cores only adds waiting.
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """The bounds one server process keeps; every refusal is a 4xx/503 JSON answer, never a hang."""
+
+    max_upload_bytes: int = 32 * 1024 * 1024  # the file; the request may add the form's framing
+    max_pixels: int = 40_000_000  # decoded width x height (the header is checked before decoding)
+    workers: int = field(default_factory=_default_workers)  # segmentations / encodes at once
+    queue: int = 64  # requests allowed to wait for a worker; beyond that: 503
+    timeout: float = 60.0  # seconds one request may wait for and use a worker
+    read_timeout: float = 30.0  # seconds the client may pause while sending its body
+    cache_entries: int = 32  # uploaded images whose segmentation is kept (LRU)
+    cache_bytes: int = 512 * 1024 * 1024  # and the memory they may hold together
+
+    def __post_init__(self) -> None:
+        for name in ("max_upload_bytes", "max_pixels", "workers", "cache_entries", "cache_bytes"):
+            if getattr(self, name) < 1:
+                raise OptionError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name)}")
+        if self.queue < 0:
+            raise OptionError(f"queue must be 0 or more, got {self.queue}")
+        for name in ("timeout", "read_timeout"):
+            if not getattr(self, name) > 0:
+                raise OptionError(f"{name.replace('_', ' ')} must be positive seconds, got {getattr(self, name)}")
+
+
+class Busy(Exception):
+    """No place for the job: every worker busy and the queue full, or the request ran out of time."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class WorkPool:
+    """A fixed number of worker threads with a bounded queue in front of them."""
+
+    def __init__(self, workers: int, queue: int, timeout: float) -> None:
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="segpress-work")
+        self._places = threading.BoundedSemaphore(workers + queue)  # running + waiting jobs
+        self._capacity = workers + queue
+        self._taken = 0
+        self._lock = threading.Lock()
+        self.workers = workers
+        self.timeout = timeout
+
+    @property
+    def jobs(self) -> int:
+        """Jobs running or waiting now (including ones whose request already gave up)."""
+        return self._taken
+
+    async def run(self, job: Callable[..., Result], *args: Any) -> Result:
+        """``job(*args)`` on a worker thread; ``Busy`` when full or when it takes over ``timeout``."""
+        if not self._places.acquire(blocking=False):
+            raise Busy(f"the server is busy ({self._capacity} requests in progress); try again shortly")
+        with self._lock:
+            self._taken += 1
+        try:
+            future = self._executor.submit(job, *args)
+        except RuntimeError:  # the executor was shut down: the server is stopping
+            self._release(None)
+            raise Busy("the server is shutting down") from None
+        future.add_done_callback(self._release)  # also runs when a queued job is cancelled
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        except TimeoutError:
+            raise Busy(f"the request took longer than {self.timeout:g} s", retry_after=5) from None
+
+    def _release(self, _future: Future | None) -> None:
+        with self._lock:
+            self._taken -= 1
+        self._places.release()
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class _BodyRefused(Exception):
+    """Raised into the app's body reading; the guard answers with its own error instead."""
+
+
+class UploadGuard:
+    """ASGI middleware: bounds every request body in size and in the pauses while it arrives, and
+    refuses an upload route whose body is not ``multipart/form-data``.
+
+    The declared ``Content-Length`` is checked before anything is read; a body sent without one
+    (chunked) is counted as it arrives and cut off at the limit. Once the body is refused, whatever
+    the app makes of the interrupted read (FastAPI answers 400) is replaced by the guard's answer.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body: int, read_timeout: float, upload_paths: Collection[str]) -> None:
+        self.app = app
+        self.max_body = max_body + _FORM_OVERHEAD
+        self.max_file = max_body
+        self.read_timeout = read_timeout
+        self.upload_paths = frozenset(upload_paths)
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        refusal = self._refusal(scope, headers)
+        if refusal is not None:
+            await _send_error(send, *refusal)
+            return
+        received = 0
+        refused: tuple[int, str, str] | None = None
+        answered = False
+
+        async def bounded_receive() -> dict[str, Any]:
+            nonlocal received, refused
+            try:
+                message = await asyncio.wait_for(receive(), self.read_timeout)
+            except TimeoutError:
+                refused = (408, "request_timeout", f"the request body stalled for more than {self.read_timeout:g} s")
+                raise _BodyRefused() from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    refused = self._too_large()
+                    raise _BodyRefused()
+            return message
+
+        async def guarded_send(message: dict[str, Any]) -> None:
+            nonlocal answered
+            if refused is not None:
+                if not answered and message["type"] == "http.response.start":
+                    answered = True
+                    await _send_error(send, *refused)
+                return
+            answered = answered or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, bounded_receive, guarded_send)
+        except _BodyRefused:
+            if not answered:  # else the answer has begun: too late for another, the connection just ends
+                await _send_error(send, *refused)  # type: ignore[misc]
+
+    def _refusal(self, scope: dict[str, Any], headers: dict[str, str]) -> tuple[int, str, str] | None:
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                return 400, "bad_request", "Content-Length is not a number"
+            if int(length) > self.max_body:
+                return self._too_large()
+        if scope["method"] == "POST" and scope["path"] in self.upload_paths:
+            kind = headers.get("content-type", "").split(";")[0].strip().lower()
+            if kind != "multipart/form-data":
+                shown = kind or "none"
+                return 415, "unsupported_media_type", (
+                    f"send the image as multipart/form-data (a 'file' field), not {shown}"
+                )
+        return None
+
+    def _too_large(self) -> tuple[int, str, str]:
+        return 413, "too_large", f"the upload is over the limit of {_megabytes(self.max_file)}"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:g} MB" if size >= 1_000_000 else f"{size:,} bytes"
+
+
+async def _send_error(send: Send, status: int, code: str, detail: str) -> None:
+    body = json.dumps({"detail": detail, "code": code}).encode()
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close")],
+    })
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,410 @@
+"""The HTTP API (``segpress serve``) through FastAPI's test client: answers, the kept segmentation,
+and a 4xx JSON error (never a 500) for every bad upload or option."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import io
+import json
+import re
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi", reason="the serve extra is not installed: pip install -e '.[serve]'")
+
+from fastapi.testclient import TestClient
+from server_inputs import bad_uploads, chelsea_jpeg, png_claiming, small_photos
+
+import segpress
+from segpress.cli import main
+from segpress.policy import Policy, available_policies, load_policy
+from segpress.segmenters import Segmenter, default_segmenter
+from segpress.server import ServerLimits, create_app
+from segpress.server.limits import Busy, WorkPool
+from segpress.server.store import ImageStore, StoredImage
+from segpress.taxonomy import CLASSES
+
+STATIC = Path(segpress.__file__).parent / "server" / "static"
+
+
+class CountingSegmenter(Segmenter):
+    """The shipped model, counting how often the network runs."""
+
+    def __init__(self) -> None:
+        self.inner = default_segmenter()
+        self.name = self.inner.name
+        self.calls = 0
+
+    def segment_batch(self, images):
+        self.calls += len(images)
+        return self.inner.segment_batch(images)
+
+
+@pytest.fixture(scope="module")
+def model() -> CountingSegmenter:
+    return CountingSegmenter()
+
+
+@pytest.fixture(scope="module")
+def client(model) -> TestClient:
+    with TestClient(create_app(ServerLimits(max_upload_bytes=2_000_000, max_pixels=4_000_000), model)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def cat() -> bytes:
+    return chelsea_jpeg()
+
+
+def upload(name: str, data: bytes, kind: str = "image/jpeg") -> dict:
+    return {"file": (name, data, kind)}
+
+
+def decode(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+# --- what the server offers -------------------------------------------------------------------
+
+
+def test_health_says_ok_with_the_limits(client):
+    body = client.get("/api/v1/health").json()
+    assert body["status"] == "ok" and body["version"] == segpress.__version__
+    assert body["model"] == default_segmenter().name
+    assert body["limits"]["max_upload_bytes"] == 2_000_000 and body["limits"]["max_pixels"] == 4_000_000
+
+
+def test_formats_policies_and_classes_list_what_is_installed(client):
+    formats = client.get("/api/v1/formats").json()
+    assert [f["name"] for f in formats] == segpress.codecs.names()
+    jpeg = formats[0]
+    assert jpeg["media_type"] == "image/jpeg" and ".jpg" in jpeg["extensions"]
+    policies = {p["name"]: p for p in client.get("/api/v1/policies").json()}
+    assert list(policies) == available_policies() and "default" in policies
+    assert policies["default"]["weights"]["person"] == 1.0
+    assert set(policies["people"]["weights"]) == set(CLASSES)  # unlisted classes filled with the default
+    classes = client.get("/api/v1/classes").json()
+    assert [c["name"] for c in classes] == list(CLASSES)
+    assert all(re.fullmatch(r"#[0-9a-f]{6}", c["colour"]) for c in classes)
+
+
+def test_openapi_documents_the_versioned_routes_and_multipart_uploads(client):
+    schema = client.get("/openapi.json").json()
+    assert {"/api/v1/compress", "/api/v1/segment", "/api/v1/images/{image_id}/compress"} <= set(schema["paths"])
+    for path in ("/api/v1/compress", "/api/v1/segment"):
+        assert list(schema["paths"][path]["post"]["requestBody"]["content"]) == ["multipart/form-data"]
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "cdn." not in docs.text  # the docs' scripts are served locally
+    script = re.search(r'src="([^"]+swagger-ui-bundle\.js)"', docs.text).group(1)
+    assert client.get(script).status_code == 200
+
+
+def test_page_is_served_with_a_policy_that_keeps_it_local(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    for name in ("app.js", "style.css", "favicon.svg"):
+        assert client.get(f"/static/{name}").headers["content-security-policy"] == page.headers["content-security-policy"]
+    for path in STATIC.iterdir():  # no CDN, no external fonts: every URL in the page's files is local
+        text = path.read_text(encoding="utf-8")
+        assert not re.findall(r"https?://(?!www\.w3\.org/2000/svg)", text), path.name
+
+
+# --- segment ------------------------------------------------------------------------------------
+
+
+def test_segment_keeps_the_image_under_its_hash(client, cat):
+    response = client.post("/api/v1/segment", files=upload("cat.jpg", cat))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["image_id"] == hashlib.sha256(cat).hexdigest()
+    assert (body["width"], body["height"], body["name"]) == (451, 300, "cat.jpg")
+    assert sum(body["shares"].values()) == pytest.approx(1.0)
+    assert max(body["shares"], key=body["shares"].get) == "animal"
+    assert client.get(f"/api/v1/images/{body['image_id']}").json() == body
+
+    original = decode(client.get(body["original_url"]).content)
+    assert original.size == (451, 300) and original.format == "PNG"
+    assert np.array_equal(np.asarray(original), segpress.imageio.load_image(cat).pixels)
+    labels = decode(client.get(body["labels_url"]).content)
+    assert labels.mode == "P" and labels.size == (451, 300)
+    assert set(np.unique(np.asarray(labels))) <= set(range(len(CLASSES)))
+    overlay = decode(client.get(body["overlay_url"]).content)
+    assert overlay.width == 451 and overlay.height > 300  # the legend goes below the photo
+
+
+def test_the_network_runs_once_per_distinct_upload(client, model, cat):
+    other = small_photos()[1][1]
+    before = model.calls
+    first = client.post("/api/v1/segment", files=upload("a.jpg", other)).json()
+    assert model.calls == before + 1
+    client.post("/api/v1/segment", files=upload("again.jpg", other))
+    for weights in ({"person": 0.0}, {"person": 1.0, "object": 1.0}, None):
+        response = client.post(f"/api/v1/images/{first['image_id']}/compress", json={"weights": weights})
+        assert response.status_code == 200
+    client.post("/api/v1/compress", files=upload("a.jpg", other), data={"policy": "people"})
+    assert model.calls == before + 1
+
+
+# --- compress -----------------------------------------------------------------------------------
+
+
+def test_compress_upload_returns_the_file_and_its_figures(client, cat):
+    response = client.post("/api/v1/compress", files=upload("holiday photo.jpg", cat), data={"format": "webp"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/webp"
+    assert response.headers["content-disposition"] == 'attachment; filename="holiday_photo.webp"'
+    summary = json.loads(response.headers["x-segpress-summary"])
+    assert summary["size"] == len(response.content) and summary["format"] == "webp"
+    assert summary["source"] == f"model:{default_segmenter().name}"
+    assert decode(response.content).size == (451, 300)
+    assert response.headers["x-segpress-image-id"] == hashlib.sha256(cat).hexdigest()
+
+
+def test_compress_gives_what_the_python_api_gives(client, cat):
+    """The server's file is the library's file for the same image, policy and options."""
+    weights = {"animal": 0.4, "person": 0.0}
+    response = client.post(
+        "/api/v1/compress", files=upload("cat.jpg", cat),
+        data={"weights": json.dumps(weights), "roi_quality": "80", "bg_quality": "20", "response": "json"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    preset = load_policy("default")
+    policy = Policy(name="x", weights={**preset.weights, **weights}, default=preset.default)
+    expected = segpress.compress(cat, policy=policy, roi_quality=80, bg_quality=20)
+    assert base64.b64decode(body["data"]) == expected.data
+    assert body["summary"]["important_fraction"] == pytest.approx(expected.important_fraction)
+    assert body["summary"]["saving"] == pytest.approx(expected.saving)
+    assert body["weights"]["animal"] == 0.4 and body["weights"]["sky"] == 0.0
+    assert body["filename"] == "cat.jpg" and body["media_type"] == "image/jpeg" and body["input_size"] == len(cat)
+
+
+def test_class_weights_decide_what_is_kept(client, cat):
+    image_id = client.post("/api/v1/segment", files=upload("cat.jpg", cat)).json()["image_id"]
+
+    def kept(weights: dict, **options) -> dict:
+        response = client.post(f"/api/v1/images/{image_id}/compress", json={"weights": weights, **options})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    everything = kept({name: 1.0 for name in CLASSES})
+    cat_only = kept({name: 0.0 for name in CLASSES} | {"animal": 1.0})
+    nothing = kept({name: 0.0 for name in CLASSES})
+    assert everything["summary"]["important_fraction"] == 1.0
+    assert 0.5 < cat_only["summary"]["important_fraction"] < 1.0
+    assert cat_only["regions"] == {"animal": pytest.approx(cat_only["regions"]["animal"])}
+    assert nothing["summary"]["important_fraction"] == 0.0 and nothing["summary"]["saving"] is None
+    assert nothing["summary"]["size"] < cat_only["summary"]["size"] < everything["summary"]["size"]
+    assert cat_only["summary"]["saving"] > 0 and cat_only["preview"] is None
+
+    budget = kept({"animal": 1.0}, target_size="12KB")
+    assert budget["summary"]["size"] <= 12_000 and budget["summary"]["target_kind"] == "size"
+
+
+def test_preview_shows_formats_browsers_cannot(client, cat):
+    image_id = client.post("/api/v1/segment", files=upload("cat.jpg", cat)).json()["image_id"]
+    body = client.post(f"/api/v1/images/{image_id}/compress", json={"format": "jxl", "preview": True}).json()
+    assert body["filename"] == "cat.jxl" and body["media_type"] == "image/jxl"
+    preview = decode(base64.b64decode(body["preview"]))
+    assert preview.format == "PNG" and preview.size == (451, 300)
+    decoded = segpress.codecs.get("jxl").decode(base64.b64decode(body["data"]))
+    assert np.array_equal(np.asarray(preview), decoded)
+
+
+def test_every_upload_format_and_mode_is_answered(client):
+    for name, data, kind, size in small_photos():
+        response = client.post("/api/v1/compress", files=upload(name, data, kind))
+        assert response.status_code == 200, (name, response.text)
+        assert decode(response.content).size == size
+    rgba = np.zeros((40, 60, 4), np.uint8)
+    rgba[..., 0], rgba[10:30, 20:40, 3] = 200, 255
+    for pixels in (rgba, np.full((1, 1, 3), 90, np.uint8), np.zeros((7, 3000), np.uint8)):
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, "PNG")
+        response = client.post("/api/v1/compress", files=upload("odd.png", buffer.getvalue(), "image/png"))
+        assert response.status_code == 200, response.text
+
+
+# --- refusals -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "data", "kind", "status"), bad_uploads(), ids=lambda v: v if isinstance(v, str) else "")
+def test_bad_uploads_get_a_4xx_json_error(client, name, data, kind, status):
+    for route in ("/api/v1/compress", "/api/v1/segment"):
+        response = client.post(route, files=upload(name, data, kind))
+        assert response.status_code == status, response.text
+        body = response.json()
+        assert body["code"] and body["detail"] and "\n" not in body["detail"]
+        if status == 422:
+            assert body["code"] == "invalid_image" and body["detail"].startswith(name)
+    assert client.get("/api/v1/health").status_code == 200
+
+
+def test_a_bomb_is_refused_from_its_header(client):
+    body = client.post("/api/v1/compress", files=upload("bomb.png", png_claiming(30_000, 30_000), "image/png")).json()
+    assert "900,000,000" in body["detail"] or "pixels" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"roi_quality": "0"}, "roi_quality"),
+        ({"roi_quality": "high"}, "roi_quality"),
+        ({"roi_quality": "30", "bg_quality": "60"}, "above roi quality"),
+        ({"format": "gif"}, "unknown format"),
+        ({"policy": "/etc/passwd.toml"}, "unknown policy"),
+        ({"policy": "../src/segpress/policies/default.toml"}, "unknown policy"),
+        ({"weights": '{"dragon": 1}'}, "unknown class"),
+        ({"weights": '{"person": 3}'}, "[0, 1]"),
+        ({"weights": "person=1"}, "JSON object"),
+        ({"target_size": "lots"}, "cannot read size"),
+        ({"target_size": "10B"}, "smallest"),
+        ({"target_size": "40KB", "target_roi_psnr": "40"}, "one target"),
+        ({"subsampling": "4:1:1"}, "subsampling"),
+        ({"response": "xml"}, "response"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_bad_options_get_a_422_naming_the_problem(client, cat, fields, words):
+    response = client.post("/api/v1/compress", files=upload("cat.jpg", cat), data=fields)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_option"
+    assert words in response.json()["detail"]
+
+
+def test_malformed_requests_get_4xx(client, cat):
+    boundary = {"content-type": "multipart/form-data; boundary=xyz"}
+    cases = [
+        (client.post("/api/v1/compress", json={"format": "jpeg"}), 415),
+        (client.post("/api/v1/compress", content=b"raw bytes", headers={"content-type": "image/jpeg"}), 415),
+        (client.post("/api/v1/compress", content=b"--xyz\r\ngarbage", headers=boundary), 422),  # no file in it
+        (client.post("/api/v1/compress", data={"format": "jpeg"}, files={"other": ("a", b"x")}), 422),
+        (client.post("/api/v1/segment", content=b"", headers={"content-type": "multipart/form-data"}), 400),
+        (client.post(f"/api/v1/images/{'0' * 64}/compress", json={}), 404),
+        (client.get(f"/api/v1/images/{'0' * 64}/labels.png"), 404),
+        (client.get("/api/v1/images/not-a-hash/labels.png"), 422),
+        (client.post(f"/api/v1/images/{'0' * 64}/compress", content=b"{not json", headers={"content-type": "application/json"}), 422),
+        (client.get("/api/v1/compress"), 405),
+        (client.get("/api/v2/health"), 404),
+    ]
+    for response, status in cases:
+        assert response.status_code == status, (response.request.url, response.text)
+        assert set(response.json()) == {"detail", "code"}
+
+
+def test_uploads_over_the_limit_get_413_before_work(client, model, cat):
+    big = cat + bytes(2_100_000)  # a JPEG followed by junk, over the 2 MB limit
+    before = model.calls
+    response = client.post("/api/v1/compress", files=upload("big.jpg", big))
+    assert response.status_code == 413 and response.json()["code"] == "too_large"
+
+    def chunks():  # no Content-Length: counted as it arrives
+        yield b"--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n\r\n"
+        for _ in range(40):
+            yield bytes(100_000)
+
+    response = client.post("/api/v1/compress", content=chunks(), headers={"content-type": "multipart/form-data; boundary=xyz"})
+    assert response.status_code == 413
+    assert model.calls == before
+
+
+def test_an_image_over_the_pixel_limit_is_refused(client):
+    wide = np.zeros((1000, 4100), np.uint8)  # 4.1 MP, over the client's 4 MP limit, small as a PNG
+    buffer = io.BytesIO()
+    Image.fromarray(wide).save(buffer, "PNG")
+    response = client.post("/api/v1/segment", files=upload("wide.png", buffer.getvalue(), "image/png"))
+    assert response.status_code == 422 and "pixels" in response.json()["detail"]
+
+
+# --- the pieces: pool, store --------------------------------------------------------------------
+
+
+def test_the_pool_refuses_work_beyond_workers_and_queue():
+    pool = WorkPool(workers=1, queue=1, timeout=5)
+    release = threading.Event()
+
+    async def scenario():
+        first = asyncio.create_task(pool.run(release.wait))
+        second = asyncio.create_task(pool.run(lambda: 2))
+        await asyncio.sleep(0.05)
+        with pytest.raises(Busy):
+            await pool.run(lambda: 3)
+        assert pool.jobs == 2
+        release.set()
+        return await first, await second
+
+    assert asyncio.run(scenario()) == (True, 2)
+    assert pool.jobs == 0
+    pool.shutdown()
+
+
+def test_a_job_over_the_timeout_is_answered_and_keeps_its_place_until_done():
+    pool = WorkPool(workers=1, queue=0, timeout=0.1)
+
+    async def scenario():
+        with pytest.raises(Busy, match="longer than 0.1 s"):
+            await pool.run(time.sleep, 0.4)
+        assert pool.jobs == 1  # the thread still works: no new job may start beside it
+        with pytest.raises(Busy, match="busy"):
+            await pool.run(lambda: 1)
+        await asyncio.sleep(0.5)
+        return await pool.run(lambda: 1)
+
+    assert asyncio.run(scenario()) == 1 and pool.jobs == 0
+    pool.shutdown()
+
+
+def test_busy_answers_503_with_retry_after(cat):
+    slow = CountingSegmenter()
+    release = threading.Event()
+    slow.segment_batch = lambda images: (release.wait(10), slow.inner.segment_batch(images))[1]
+    app = create_app(ServerLimits(workers=1, queue=0, timeout=10), slow)
+    with TestClient(app) as test_client:
+        worker = threading.Thread(target=lambda: test_client.post("/api/v1/segment", files=upload("a.jpg", cat)))
+        worker.start()
+        time.sleep(0.3)
+        try:
+            response = test_client.post("/api/v1/segment", files=upload("b.jpg", cat + b"x"))
+            assert response.status_code == 503 and response.headers["retry-after"] == "1"
+            assert response.json()["code"] == "busy"
+        finally:
+            release.set()
+            worker.join()
+        assert test_client.get("/api/v1/health").json()["jobs"] == 0
+
+
+def test_the_store_drops_the_least_recently_used():
+    segmentation = default_segmenter().segment(np.zeros((32, 32, 3), np.uint8))
+    store = ImageStore(entries=2, max_bytes=10**9)
+    images = [StoredImage(str(i), f"{i}.png", b"x", segmentation, {}, []) for i in range(3)]
+    store.put(images[0])
+    store.put(images[1])
+    assert store.get("0") is images[0]  # now the most recent
+    store.put(images[2])
+    assert store.get("1") is None and store.get("0") is images[0] and len(store) == 2
+    small = ImageStore(entries=10, max_bytes=1)  # the newest is always kept, even over the byte bound
+    small.put(images[0])
+    small.put(images[1])
+    assert len(small) == 1 and small.get("1") is images[1]
+
+
+# --- command line -------------------------------------------------------------------------------
+
+
+def test_serve_command_checks_its_options(capsys):
+    assert main(["serve", "--help"]) == 0
+    assert "--port" in capsys.readouterr().out
+    assert main(["serve", "--max-upload", "lots"]) == 2
+    assert "error:" in capsys.readouterr().err
+    assert main(["serve", "--workers", "0"]) == 2
+    assert "workers" in capsys.readouterr().err

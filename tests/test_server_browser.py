@@ -1,0 +1,176 @@
+"""The page in a real browser: Debian's chromium, headless, driven by Playwright (which never downloads
+a browser of its own). Upload a photo, move a class slider, switch format, compare, download.
+
+These tests fail (they do not skip) when chromium or Playwright is missing, so CI cannot pass without
+running them; ``SEGPRESS_SKIP_BROWSER=1`` skips them on a machine without a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.browser
+
+if os.environ.get("SEGPRESS_SKIP_BROWSER") == "1":
+    pytest.skip("SEGPRESS_SKIP_BROWSER=1: browser tests skipped", allow_module_level=True)
+
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+from server_inputs import chelsea_jpeg
+
+import segpress
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    found = os.environ.get("SEGPRESS_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail("chromium is not installed: apt-get install chromium (make test does it as root), "
+                    "or set SEGPRESS_SKIP_BROWSER=1 to skip the browser tests", pytrace=False)
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser_page(tmp_path_factory):
+    """A fresh headless chromium profile on the page of a server listening on 127.0.0.1."""
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+
+        from segpress.server import ServerLimits, create_app
+        from segpress.server.app import running
+    except ImportError as error:
+        pytest.fail(f"{error.name} is missing: pip install -e '.[dev,serve]'", pytrace=False)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with running(create_app(ServerLimits(workers=2))) as url, sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=executable, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 900}, accept_downloads=True,
+        )
+        page = context.new_page()
+        problems: list[str] = []
+        requested: list[str] = []
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(url)
+        page.wait_for_selector("body[data-ready=true]", timeout=15_000)
+        yield page, url, problems, requested
+        context.close()
+
+
+def sequence(page) -> int:
+    return int(page.get_attribute("#stage-wrap", "data-sequence") or 0)
+
+
+def wait_for_result(page, after: int) -> None:
+    """Until a result newer than the ``after``-th is on screen and no encode is running.
+
+    (Selectors only: the page's content policy forbids the eval that ``wait_for_function`` needs.)
+    """
+    page.wait_for_selector(f"#stage-wrap[data-sequence]:not([data-sequence='{after}'])", timeout=20_000)
+    page.wait_for_selector("#busy", state="hidden", timeout=20_000)
+
+
+def eventually(check, seconds: float = 20.0):
+    """``check()``'s first true value, asked every 0.1 s: later debounced encodes may still be coming."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def shown_bytes(page) -> int:
+    return int(page.inner_text("#stat-size").split("(")[1].split(" B")[0].replace(",", ""))
+
+
+def natural_size(page, selector: str) -> tuple[int, int]:
+    return tuple(page.eval_on_selector(selector, "img => [img.complete ? img.naturalWidth : 0, img.naturalHeight]"))
+
+
+def test_upload_weigh_compare_and_download(browser_page, tmp_path):
+    page, url, problems, requested = browser_page
+    photo = tmp_path / "chelsea.jpg"
+    photo.write_bytes(chelsea_jpeg())
+
+    page.set_input_files("#file", str(photo))
+    wait_for_result(page, 0)
+    assert natural_size(page, "#before") == (451, 300) and natural_size(page, "#after") == (451, 300)
+    assert natural_size(page, "#labels") == (451, 300)
+    assert page.locator("#legend li").first.inner_text().startswith("animal")
+    assert int(page.get_attribute("#stage-wrap", "data-first-ms")) > 0
+    first_size = page.inner_text("#stat-size")
+    assert "%" in page.inner_text("#stat-saving") and page.is_visible("#download")
+
+    # Make the cat matter less: a new encode comes back, smaller, without a new upload.
+    shown = sequence(page)
+    page.fill("input[data-class=animal]", "20")
+    page.fill("input[data-class=person]", "0")
+    wait_for_result(page, shown)
+    assert page.input_value("#preset") == "custom"
+    assert page.inner_text("#stat-size") != first_size
+    assert sum("/api/v1/segment" in address for address in requested) == 1
+
+    # The comparison: the split moves the boundary; zoom to full resolution.
+    page.fill("#split", "30")
+    assert page.eval_on_selector("#after", "img => img.style.clipPath") == "inset(0px 0px 0px 30%)"
+    page.click("#zoom-2")
+    assert page.inner_text("#zoom-value") == "200%"
+    page.click("#tab-segments")
+    assert page.is_visible("#labels") and not page.is_visible("#after")
+    page.click("#tab-compare")
+
+    with page.expect_download() as download_info:
+        page.click("#download")
+    download = download_info.value
+    assert download.suggested_filename == "chelsea.jpg"
+    saved = tmp_path / "out.jpg"
+    download.save_as(saved)
+    image = Image.open(saved)
+    image.load()
+    assert image.format == "JPEG" and image.size == (451, 300)
+    assert f"{saved.stat().st_size:,}" in page.inner_text("#stat-size")
+
+    # A format browsers cannot show arrives with a PNG preview; the download is the real file.
+    shown = sequence(page)
+    page.select_option("#format", "jxl")
+    wait_for_result(page, shown)
+    assert natural_size(page, "#after") == (451, 300)
+    with page.expect_download() as download_info:
+        page.click("#download")
+    jxl = tmp_path / "out.jxl"
+    download_info.value.save_as(jxl)
+    assert download_info.value.suggested_filename == "chelsea.jxl"
+    assert segpress.codecs.get("jxl").decode(jxl.read_bytes()).shape == (300, 451, 3)
+
+    # Rate control from the page: the file fits the target.
+    shown = sequence(page)
+    page.check("input[name=mode][value=size]")
+    page.fill("#target-kb", "15")
+    wait_for_result(page, shown)
+    assert eventually(lambda: shown_bytes(page) <= 15_000 and "15" in page.input_value("#target-kb"))
+
+    assert not problems, problems
+    local = (url, "blob:", "data:")
+    assert all(address.startswith(local) for address in requested), [a for a in requested if not a.startswith(local)]
+
+
+def test_a_bad_file_shows_the_servers_message(browser_page, tmp_path):
+    page, _url, problems, _ = browser_page
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    page.set_input_files("#file", str(bad))
+    page.wait_for_selector("#error:not([hidden])", timeout=15_000)
+    assert page.inner_text("#error").startswith("broken.png:")
+    problems.clear()  # the 422 itself is logged by the browser as a failed resource

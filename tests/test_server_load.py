@@ -1,0 +1,91 @@
+"""The real server (uvicorn on 127.0.0.1) under a burst of good and bad uploads at once, and against a
+client that stalls: every good upload answered correctly, every bad one with a 4xx, and the server
+still serving afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import socket
+import time
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi", reason="the serve extra is not installed: pip install -e '.[serve]'")
+httpx = pytest.importorskip("httpx2", reason="the dev extra is not installed: pip install -e '.[dev]'")
+
+from server_inputs import bad_uploads, small_photos
+
+from segpress.server import ServerLimits, create_app
+from segpress.server.app import running
+
+CONCURRENT = 50
+
+
+@pytest.fixture(scope="module")
+def server() -> str:
+    limits = ServerLimits(workers=2, queue=CONCURRENT, timeout=60, read_timeout=1.0, max_upload_bytes=4_000_000)
+    with running(create_app(limits)) as url:
+        yield url
+
+
+def test_fifty_mixed_uploads_at_once(server):
+    good = small_photos()
+    bad = bad_uploads()
+    # Alternate good and bad; the same photo under different names also exercises the kept segmentation.
+    requests = []
+    for index in range(CONCURRENT):
+        if index % 2 == 0:
+            name, data, kind, size = good[(index // 2) % len(good)]
+            requests.append((f"{index}-{name}", data, kind, 200, size))
+        else:
+            name, data, kind, status = bad[(index // 2) % len(bad)]
+            requests.append((f"{index}-{name}", data, kind, status, None))
+
+    async def burst():
+        limits = httpx.Limits(max_connections=CONCURRENT)
+        async with httpx.AsyncClient(base_url=server, timeout=120, limits=limits) as client:
+            async def one(name, data, kind):
+                return await client.post("/api/v1/compress", files={"file": (name, data, kind)},
+                                         data={"format": "jpeg", "response": "file"})
+            started = time.perf_counter()
+            answers = await asyncio.gather(*(one(name, data, kind) for name, data, kind, _, _ in requests))
+            return answers, time.perf_counter() - started
+
+    answers, _seconds = asyncio.run(burst())
+    for (name, _data, _kind, status, size), response in zip(requests, answers, strict=True):
+        assert response.status_code == status, (name, response.text[:200])
+        if status == 200:
+            image = Image.open(io.BytesIO(response.content))
+            image.load()
+            assert image.format == "JPEG" and image.size == size, name
+            assert json.loads(response.headers["x-segpress-summary"])["size"] == len(response.content)
+        else:
+            body = response.json()
+            assert body["code"] and body["detail"], name
+
+    with httpx.Client(base_url=server, timeout=30) as client:
+        health = client.get("/api/v1/health").json()
+        assert health["status"] == "ok" and health["jobs"] == 0
+        name, data, kind, size = good[0]
+        again = client.post("/api/v1/compress", files={"file": (name, data, kind)})
+        assert again.status_code == 200 and Image.open(io.BytesIO(again.content)).size == size
+
+
+def test_a_stalled_upload_gets_408_and_frees_the_server(server):
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            b"POST /api/v1/compress HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 100000\r\n\r\n--xyz\r\n"
+        )
+        received = b""
+        while chunk := connection.recv(65536):  # the answer comes once the 1 s pause is over, then the close
+            received += chunk
+    reply = received.decode("latin-1")
+    assert reply.startswith("HTTP/1.1 408"), reply[:200]
+    assert '"code": "request_timeout"' in reply
+    with httpx.Client(base_url=server, timeout=30) as client:
+        assert client.get("/api/v1/health").status_code == 200
