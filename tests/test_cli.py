@@ -354,7 +354,7 @@ def test_version_and_formats(capsys):
     run = cli(capsys, "formats")
     assert run.code == 0
     assert run.out.startswith("jpeg") and ".jpg" in run.out
-    assert "policies: default, people, traffic" in run.out
+    assert "policies: default, people, text, traffic" in run.out
 
 
 def test_output_names_with_brackets_are_printed_as_given(capsys, tmp_path, files, monkeypatch, wide):

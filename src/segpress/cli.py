@@ -1,7 +1,9 @@
 """Command line: a thin layer over ``segpress.api``; ``main(argv) -> int`` is what tests call.
 
 Commands: ``compress`` (importance from --mask, --labels, or the segmentation model), ``segment``
-(label map and overlay PNGs from the model), ``inspect`` and ``formats``.
+(label map and overlay PNGs from the model), ``batch`` (whole folders and buckets, resumable:
+``segpress.batch``), ``bench`` (RD curves, BD-rates and task fidelity on your images: ``segpress.bench``),
+``inspect``, ``formats`` and ``serve`` (web page and HTTP API: ``segpress.server``).
 
 Every user-fixable failure is one line on stderr (``error: ...``) and a non-zero exit code:
 1 when some input failed, 2 for a bad command line or option.
@@ -22,9 +24,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import __version__, api, codecs, segmenters
+from .bench.settings import DEFAULT_FORMATS, DEFAULT_QUALITIES
 from .errors import OptionError, SegpressError
 from .imageio import DEFAULT_MAX_PIXELS, atomic_write, load_image, output_path
 from .policy import available_policies, load_policy
+from .text import default_detector as text_detector
+from .text import describe as describe_text_detector
 
 app = typer.Typer(
     add_completion=False,
@@ -135,6 +140,7 @@ def compress(
     labels: Annotated[Optional[Path], typer.Option(help="Label map PNG in segpress taxonomy indices, or a folder of <name>.png.")] = None,
     segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML) used without --mask/--labels; default: the shipped model.")] = None,
     policy: Annotated[str, typer.Option(help="Policy preset name or TOML/YAML file (class -> importance).")] = "default",
+    text: Annotated[Optional[bool], typer.Option("--text/--no-text", help="Add detected text (signs, plates, documents) to the importance, with the policy's text weight; needs segpress[text]. Default: as the policy says.", show_default=False)] = None,
     roi_quality: Annotated[int, typer.Option(help="Quality (1-100) where importance is 1.")] = api.DEFAULT_ROI_QUALITY,
     bg_quality: Annotated[int, typer.Option(help="Quality (1-100) where importance is 0.")] = api.DEFAULT_BG_QUALITY,
     target_size: Annotated[Optional[str], typer.Option(help="Byte budget per file (40000, 40KB, 1.5MB, 40KiB): the best important region that fits, never over, within 3 % under where possible.")] = None,
@@ -154,7 +160,7 @@ def compress(
     """Compress images: full quality where it matters, far fewer bytes elsewhere.
 
     What matters comes from --mask or --labels when given, otherwise from the segmentation model
-    weighed by --policy.
+    weighed by --policy; --text adds detected text.
     """
     # Options are checked once, before any file: a bad option stops the run, a bad file does not.
     many = len(inputs) > 1
@@ -162,8 +168,12 @@ def compress(
     api.encode_settings(roi_quality, bg_quality, progressive, subsampling)
     target_bytes, _ = api.check_targets(target_size, target_roi_psnr)
     _check_sources(mask, labels, segmenter, max_pixels)
+    chosen_policy = load_policy(policy)
+    use_text = api.wants_text(text, chosen_policy)
+    if use_text:
+        text_detector()  # loaded once, before any image: a missing segpress[text] stops the run here
     options = dict(
-        policy=load_policy(policy), format=codec.name, roi_quality=roi_quality, bg_quality=bg_quality,
+        policy=chosen_policy, text=use_text, format=codec.name, roi_quality=roi_quality, bg_quality=bg_quality,
         target_size=target_bytes, target_roi_psnr=target_roi_psnr,
         progressive=progressive, subsampling=subsampling, strip=strip, keep_map=keep_map,
         margin=_length(margin, "--margin"), feather=_length(feather, "--feather"),
@@ -260,6 +270,7 @@ def segment(
     inputs: Annotated[list[Path], typer.Argument(help="Images to label.", show_default=False)],
     output: Annotated[str, typer.Option("--output", "-o", help="Folder, or NAME.png for one input: writes NAME-labels.png and NAME-overlay.png.")],
     segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")] = None,
+    text: Annotated[bool, typer.Option("--text/--no-text", help="Also detect text: outlined in the overlay, its share listed; needs segpress[text].")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files (inputs are never replaced).")] = False,
     max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")] = DEFAULT_MAX_PIXELS,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per image instead of a table.")] = False,
@@ -275,6 +286,7 @@ def segment(
     _check_max_pixels(max_pixels)
     folder = _segment_folder(output, many)
     model, model_files = _load_segmenter(segmenter)
+    detector = text_detector() if text else None
     table = Table(title="segpress segment", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("labels", "classes (share of pixels)", "seconds"):
         table.add_column(column, overflow="fold", justify="right" if column == "seconds" else "left")
@@ -286,7 +298,11 @@ def segment(
             image = load_image(source, max_pixels=max_pixels)
             result = model.segment(image.pixels)
             shares = result.shares()
-            pictures = (render.labels_png(result.labels), render.overlay_png(image.pixels, result.labels, shares))
+            found = None if detector is None else detector.detect(image.pixels)
+            if found is not None:
+                shares["text"] = found.share
+            boxes = () if found is None else found.boxes
+            pictures = (render.labels_png(result.labels), render.overlay_png(image.pixels, result.labels, shares, boxes))
             for target, data in zip(targets, pictures, strict=True):
                 atomic_write(target, data, overwrite=overwrite, protect=[*inputs, *model_files])
                 written[target.resolve()] = source
@@ -299,9 +315,12 @@ def segment(
                 "input": str(source), "labels": str(targets[0]), "overlay": str(targets[1]),
                 "model": result.model, "width": result.width, "height": result.height,
                 "seconds": result.seconds, "shares": shares,
+                **({} if found is None else {"text": found.summary()}),
             }))
         else:
             top = ", ".join(f"{name} {100 * share:.0f}%" for name, share in list(shares.items())[:4] if share >= 0.005)
+            if found is not None:
+                top += f"; text {100 * found.share:.1f}% in {len(found.boxes)} boxes"
             table.add_row(escape(str(targets[0])), escape(top), f"{result.seconds:.2f}")
     if table.row_count and not as_json:
         stdout.print(table)
@@ -381,6 +400,64 @@ def evaluate(
 
 
 @app.command()
+def bench(
+    inputs: Annotated[list[Path], typer.Argument(help="Images, or folders of images.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for results.json, report.md/.html, plots/, crops/.")],
+    labels: Annotated[Optional[Path], typer.Option(help="Folder of ground-truth label PNGs (<image stem>.png): the important region is judged by them.")] = None,
+    classes: Annotated[Optional[Path], typer.Option(help="Class names of the label values, one per line (255 = unlabelled); with --labels.")] = None,
+    mapping: Annotated[Optional[Path], typer.Option(help="TOML/YAML table: label class -> taxonomy class (default: names are taxonomy classes).")] = None,
+    formats: Annotated[str, typer.Option("--formats", help="Comma-separated formats.")] = ",".join(DEFAULT_FORMATS),
+    qualities: Annotated[str, typer.Option(help="Comma-separated qualities of the sweep (roi quality in the semantic mode).")] = ",".join(map(str, DEFAULT_QUALITIES)),
+    bg_quality: Annotated[int, typer.Option(help="Background quality of the semantic mode (min of it and the roi quality).")] = api.DEFAULT_BG_QUALITY,
+    policy: Annotated[str, typer.Option(help="Policy preset name or TOML/YAML file (class -> importance).")] = "default",
+    segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (images in parallel).")] = 2,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N images (a quick check).")] = None,
+    cache: Annotated[Optional[Path], typer.Option(help="Folder of per-image records, reused by a re-run; default OUTPUT/cache.")] = None,
+    max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")] = DEFAULT_MAX_PIXELS,
+) -> None:
+    """Measure uniform and semantic coding on your images: RD curves, BD-rates, task fidelity, reports.
+
+    Interrupted runs resume: every (image, format) measured is cached. Bad files are listed in the report and the run goes on; exit code 1 when any failed.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from .bench import BenchSettings, Labels, run_bench
+    from .bench.report import console_table
+    from .bench.settings import parse_list, parse_qualities
+
+    if (labels is None) != (classes is None):
+        raise OptionError("--labels and --classes go together")
+    if mapping is not None and labels is None:
+        raise OptionError("--mapping needs --labels and --classes")
+    settings = BenchSettings(
+        formats=parse_list(formats, "--formats"), qualities=parse_qualities(qualities), bg_quality=bg_quality,
+        policy=policy, segmenter=None if segmenter is None else str(segmenter), max_pixels=max_pixels,
+        labels=None if labels is None else Labels.load(labels, classes, mapping),
+    )
+    columns = (TextColumn("measuring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=stderr, transient=True) as progress:
+            task = progress.add_task("images", total=None)
+            outcome = run_bench(
+                inputs, settings, output, cache_folder=cache, workers=workers, limit=limit,
+                command=" ".join(["segpress", *sys.argv[1:]]) if sys.argv[1:2] == ["bench"] else None,
+                on_start=lambda total: progress.update(task, total=total),
+                on_image=lambda name: progress.advance(task),
+            )
+    except KeyboardInterrupt:
+        stderr.print("the images measured so far are cached: the same command resumes the run", markup=False)
+        raise
+    stdout.print(console_table(outcome.results))
+    stdout.print(f"{outcome.measured} records measured, {outcome.cached} from the cache; wrote "
+                 f"{output / 'results.json'}, {output / 'report.md'}, {output / 'report.html'}", markup=False, highlight=False)
+    for failure in outcome.failures:
+        stderr.print(f"error: {failure.path}: {failure.error}", markup=False)
+    if outcome.failures:
+        raise InputFailed()
+
+
+@app.command()
 def inspect(
     file: Annotated[Path, typer.Argument(help="A file written by segpress.")],
     map_png: Annotated[Optional[Path], typer.Option(help="Write the embedded importance map as a PNG.")] = None,
@@ -412,6 +489,93 @@ def formats() -> None:
                      markup=False, highlight=False, soft_wrap=True)
     stdout.print(f"policies: {', '.join(available_policies())}")
     stdout.print(f"segmenter: {segmenters.describe_shipped()}", markup=False, highlight=False)
+    stdout.print(f"text detector: {describe_text_detector()}", markup=False, highlight=False)
+
+
+@app.command()
+def batch(
+    source: Annotated[str, typer.Argument(help="Folder, glob or file: a local path or an fsspec URL (s3://bucket/photos).", show_default=False)],
+    destination: Annotated[str, typer.Argument(help="Folder (path or URL) that gets the outputs, in the source's layout.", show_default=False)],
+    format: Annotated[str, typer.Option("--format", "-f", help=f"{', '.join(codecs.names())}.")] = "jpeg",
+    policy: Annotated[str, typer.Option(help="Policy preset name or TOML/YAML file (class -> importance).")] = "default",
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes (local) or segmentation actors (ray); default: the CPUs available.")] = None,
+    engine: Annotated[str, typer.Option(help="local (processes on this machine) or ray (a Ray Data pipeline; needs the ray extra).")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help="A running Ray cluster (host:port, ray://host:10001, auto); default: start a local one.")] = None,
+    manifest: Annotated[Optional[Path], typer.Option(help="The JSONL manifest (local file); default DST/segpress-manifest.jsonl.")] = None,
+    storage_option: Annotated[Optional[list[str]], typer.Option(help="fsspec option KEY=VALUE for the URLs (endpoint_url=..., anon=true); repeatable.")] = None,
+    mask: Annotated[Optional[str], typer.Option(help="Folder of importance masks mirroring the source: <relative path>.png per image.")] = None,
+    labels: Annotated[Optional[str], typer.Option(help="Folder of label maps mirroring the source: <relative path>.png per image.")] = None,
+    segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")] = None,
+    roi_quality: Annotated[int, typer.Option(help="Quality (1-100) where importance is 1.")] = api.DEFAULT_ROI_QUALITY,
+    bg_quality: Annotated[int, typer.Option(help="Quality (1-100) where importance is 0.")] = api.DEFAULT_BG_QUALITY,
+    target_size: Annotated[Optional[str], typer.Option(help="Byte budget per file (40000, 40KB, 1.5MB, 40KiB).")] = None,
+    target_roi_psnr: Annotated[Optional[float], typer.Option(help="PSNR (dB) inside the important region, at --bg-quality.")] = None,
+    progressive: Annotated[bool, typer.Option("--progressive/--baseline", help="Progressive (smaller) or baseline JPEG.")] = True,
+    subsampling: Annotated[str, typer.Option(help="Chroma subsampling: 4:2:0 or 4:4:4.")] = "4:2:0",
+    margin: Annotated[Optional[str], typer.Option(help="Grow important regions: pixels (8) or % of the image (2%).")] = None,
+    feather: Annotated[Optional[str], typer.Option(help="Soft edge width: pixels or %.")] = None,
+    min_area: Annotated[Optional[str], typer.Option(help="Drop important regions smaller than this: pixels or % of the area.")] = None,
+    strip: Annotated[bool, typer.Option(help="Remove ICC profile and EXIF.")] = False,
+    keep_map: Annotated[bool, typer.Option(help="Embed the importance map (see `segpress inspect`).")] = False,
+    compare: Annotated[bool, typer.Option("--compare/--no-compare", help="Also measure the uniform encode with the same PSNR inside (extra encodes).")] = False,
+    max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")] = DEFAULT_MAX_PIXELS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object instead of a table.")] = False,
+) -> None:
+    """Compress a whole folder, glob or bucket into DST, mirroring its layout; run it again to resume.
+
+    Every input's outcome goes to a manifest (JSONL); a re-run skips what is done under the same
+    settings. Bad inputs are recorded and skipped: exit code 1 when any failed, 130 after Ctrl-C.
+    """
+    from .batch import job_settings, run_batch
+    from .batch.report import ProgressBar, print_failures, summary_table
+    from .batch.storage import parse_storage_options
+
+    settings = job_settings(
+        format=format, policy=policy, roi_quality=roi_quality, bg_quality=bg_quality, target_size=target_size,
+        target_roi_psnr=target_roi_psnr, progressive=progressive, subsampling=subsampling, strip=strip,
+        keep_map=keep_map, margin=_length(margin, "--margin"), feather=_length(feather, "--feather"),
+        min_area=_length(min_area, "--min-area"), compare=compare, max_pixels=max_pixels, segmenter=segmenter,
+        mask=mask, labels=labels,
+    )
+    with ProgressBar(stderr) as progress:
+        summary = run_batch(
+            source, destination, settings, engine=engine, workers=workers, manifest=manifest,
+            storage_options=parse_storage_options(storage_option or []), ray_address=ray_address, observer=progress,
+        )
+    if as_json:
+        stdout.print_json(json.dumps(summary.to_dict()))
+    else:
+        stdout.print(summary_table(summary))
+    print_failures(summary, stderr)
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 for every interface (no authentication!).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    max_upload: Annotated[str, typer.Option(help="Largest upload: bytes, or 32MB, 500KB, 8MiB.")] = "32MB",
+    max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")] = 40_000_000,
+    workers: Annotated[Optional[int], typer.Option(help="Segmentations and encodes at once (default: the cores, at most 4).")] = None,
+    queue: Annotated[int, typer.Option(help="Requests that may wait for a worker; beyond that: 503.")] = 64,
+    timeout: Annotated[float, typer.Option(help="Seconds a request may wait for and use a worker.")] = 60.0,
+    segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")] = None,
+) -> None:
+    """Serve the web page (drop a photo, weigh its classes, compare) and the HTTP API (/docs)."""
+    try:
+        from . import server
+    except ImportError as error:
+        raise OptionError(f"segpress serve needs the serve extra: pip install 'segpress[serve]' ({error.name} is missing)") from None
+    from .ratecontrol import parse_size
+
+    sizes = {} if workers is None else {"workers": workers}
+    limits = server.ServerLimits(max_upload_bytes=parse_size(max_upload), max_pixels=max_pixels, queue=queue,
+                                 timeout=timeout, **sizes)
+    model, _ = _load_segmenter(segmenter)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        stderr.print(f"note: listening on {host}: anyone who can reach it can use this server", markup=False)
+    server.serve(host, port, limits, model)
 
 
 @app.callback(invoke_without_command=True)
