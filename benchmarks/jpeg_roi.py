@@ -52,6 +52,7 @@ from skimage import data, draw, morphology
 
 from segpress import codecs
 from segpress.api import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY
+from segpress.bench.runner import clean
 from segpress.codecs import EncodeSettings, Metadata
 from segpress.codecs.jpeg import adaptive_baseline, pillow_encode
 from segpress.metrics import bd_rate, bits_per_pixel, psnr
@@ -498,19 +499,6 @@ def print_summary(report: dict[str, Any]) -> None:
             print(f"  {figure}: {value}{note}")
 
 
-def clean(value: Any) -> Any:
-    """Strict-JSON values: non-finite floats become null, floats are rounded to keep the file readable."""
-    if isinstance(value, dict):
-        return {key: clean(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(item) for item in value]
-    if isinstance(value, float | np.floating):
-        return round(float(value), 4) if math.isfinite(value) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
 def write_atomic(path: Path, text: str) -> None:
     """Write to a temporary file in the same folder, then rename: readers never see half a file."""
     with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as tmp:
@@ -602,7 +590,7 @@ def main(argv: list[str]) -> None:
     report = build_report(args, run_datasets(args.camvid, args.limit))
     args.out.mkdir(parents=True, exist_ok=True)
     command = shlex.join([".venv/bin/python", "benchmarks/jpeg_roi.py", *argv])
-    write_atomic(args.out / "jpeg_roi.json", json.dumps(clean(report), indent=1, allow_nan=False) + "\n")
+    write_atomic(args.out / "jpeg_roi.json", json.dumps(clean(report, digits=4), indent=1, allow_nan=False) + "\n")
     write_atomic(args.out / "jpeg_roi.md", markdown(report, command))
     print_summary(report)
     seconds = time.perf_counter() - started

@@ -562,7 +562,7 @@ def main(argv: list[str]) -> None:
     report = build_report(args, run_datasets(args))
     args.out.mkdir(parents=True, exist_ok=True)
     command = shlex.join([".venv/bin/python", "benchmarks/pixel_codecs.py", *argv])
-    write_atomic(args.out / "pixel_codecs.json", json.dumps(clean(report), indent=1, allow_nan=False) + "\n")
+    write_atomic(args.out / "pixel_codecs.json", json.dumps(clean(report, digits=4), indent=1, allow_nan=False) + "\n")
     write_atomic(args.out / "pixel_codecs.md", markdown(report, command))
     print_summary(report)
     print(f"\nwrote {args.out / 'pixel_codecs.json'} and {args.out / 'pixel_codecs.md'} in "

@@ -552,7 +552,7 @@ def main(argv: list[str]) -> None:
     report["run_seconds"] = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
     command = shlex.join([".venv/bin/python", "benchmarks/text.py", *argv])
-    write_atomic(args.out / "text.json", json.dumps(clean(report), indent=1, allow_nan=False) + "\n")
+    write_atomic(args.out / "text.json", json.dumps(clean(report, digits=4), indent=1, allow_nan=False) + "\n")
     write_atomic(args.out / "text.md", markdown(report, command))
     print_summary(report)
     print(f"\nwrote {args.out / 'text.json'} and {args.out / 'text.md'} in {report['run_seconds']:.0f} s")

@@ -245,15 +245,20 @@ def _notes(records: list[dict], settings: BenchSettings) -> list[str]:
     return notes
 
 
-def clean(value: Any) -> Any:
-    """Strict JSON: NaN and infinities become null (PSNR of an empty region, of identical pixels)."""
+def clean(value: Any, digits: int = 6) -> Any:
+    """Strict JSON: NaN and infinities become null (PSNR of an empty region, of identical pixels).
+
+    Floats are rounded to ``digits`` decimals (6 keeps SSIM near 1 meaningful and the file readable);
+    numpy scalars become Python numbers. The benchmark scripts use it for their JSON too.
+    """
     if isinstance(value, dict):
-        return {key: clean(item) for key, item in value.items()}
+        return {key: clean(item, digits) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [clean(item) for item in value]
+        return [clean(item, digits) for item in value]
     if isinstance(value, float | np.floating):
-        # 6 decimals: SSIM near 1 keeps its digits, the file stays readable
-        return round(float(value), 6) if math.isfinite(value) else None
+        return round(float(value), digits) if math.isfinite(value) else None
+    if isinstance(value, np.bool_):
+        return bool(value)
     if isinstance(value, np.integer):
         return int(value)
     return value
