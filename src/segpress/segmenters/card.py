@@ -72,6 +72,10 @@ def model_card(metadata: dict[str, Any]) -> str:
     lines += ["## Training", ""]
     if training.get("command"):
         lines += [f"Command: `{training['command']}`", ""]
+    if config.get("init_from"):
+        # A second stage: the command above alone does not rebuild the model from ImageNet weights.
+        lines += [(f"This run continues from the weights in `{config['init_from']}` (the best checkpoint of a "
+                   "first stage, named in that stage's config); `make train` runs both stages and the export."), ""]
     summary = {key: config[key] for key in ("epochs", "batch_size", "crop_size", "scale_range", "lr",
                                              "weight_decay", "class_weighting", "pretrained", "seed")
                if key in config}
