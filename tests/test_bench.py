@@ -194,7 +194,9 @@ def test_results_follow_the_schema_and_say_who_judged(labelled_run):
     assert set(summary["bd_rate"]["psnr_roi"]["webp"]) == {"jpeg", "webp"}
     task = summary["task"]
     assert task["ground_truth"] and 0 <= task["original"]["miou"] <= 1
-    assert task["curves"]["jpeg"]["uniform"][-1]["miou_original"] > 0.5  # quality 95 changes few labels
+    # Quality 95 changes few labels. (Pixel accuracy, not mIoU: on these small pictures a class the model
+    # gives a few dozen pixels makes the mIoU swing with any model update.)
+    assert task["curves"]["jpeg"]["uniform"][-1]["pixel_accuracy_original"] > 0.8
     report = (out / "report.md").read_text()
     assert "judged by the ground-truth labels" in report
     assert "BD-rate, PSNR of the important region" in report
