@@ -408,3 +408,16 @@ def test_serve_command_checks_its_options(capsys):
     assert "error:" in capsys.readouterr().err
     assert main(["serve", "--workers", "0"]) == 2
     assert "workers" in capsys.readouterr().err
+
+
+def test_serve_refuses_an_address_it_cannot_have_in_one_line(capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: cannot listen on 127.0.0.1:") and "\n" not in error
+    assert main(["serve", "--port", "70000"]) == 2

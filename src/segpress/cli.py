@@ -554,7 +554,7 @@ def batch(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 for every interface (no authentication!).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     max_upload: Annotated[str, typer.Option(help="Largest upload: bytes, or 32MB, 500KB, 8MiB.")] = "32MB",
     max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")] = 40_000_000,
     workers: Annotated[Optional[int], typer.Option(help="Segmentations and encodes at once (default: the cores, at most 4).")] = None,
@@ -573,9 +573,23 @@ def serve(
     limits = server.ServerLimits(max_upload_bytes=parse_size(max_upload), max_pixels=max_pixels, queue=queue,
                                  timeout=timeout, **sizes)
     model, _ = _load_segmenter(segmenter)
+    _check_listen(host, port)
     if host not in ("127.0.0.1", "localhost", "::1"):
         stderr.print(f"note: listening on {host}: anyone who can reach it can use this server", markup=False)
     server.serve(host, port, limits, model)
+
+
+def _check_listen(host: str, port: int) -> None:
+    """One line, not uvicorn's traceback, when the address cannot be had (in use, not this machine's)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(infos[0][4])
+    except OSError as error:
+        raise OptionError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
 @app.callback(invoke_without_command=True)
