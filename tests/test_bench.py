@@ -206,6 +206,16 @@ def test_results_follow_the_schema_and_say_who_judged(labelled_run):
     assert list((out / "crops").glob("*.png"))
 
 
+def test_no_crops_leaves_the_pixels_out_and_names_the_images(folder, labelled_run, tmp_path):
+    _, out = labelled_run
+    shutil.copytree(out, tmp_path / "out")  # with its cache: nothing is measured again
+    outcome = run_bench([folder[0]], _settings(folder), tmp_path / "out", workers=1, crops=False)
+    assert outcome.measured == 0
+    assert not list((tmp_path / "out" / "crops").glob("*.png"))  # the earlier run's crops are gone too
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "Crops left out (--no-crops)" in report and "crops/" not in report
+
+
 def test_bd_rates_of_the_run_agree_with_an_independent_computation(labelled_run):
     bjontegaard = pytest.importorskip("bjontegaard")
     outcome, _ = labelled_run

@@ -413,6 +413,7 @@ def bench(
     segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes (images in parallel).")] = 2,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N images (a quick check).")] = None,
+    crops: Annotated[bool, typer.Option("--crops/--no-crops", help="Crops of the best and worst images in the report; --no-crops for data whose pixels you may not pass on.")] = True,
     cache: Annotated[Optional[Path], typer.Option(help="Folder of per-image records, reused by a re-run; default OUTPUT/cache.")] = None,
     max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")] = DEFAULT_MAX_PIXELS,
 ) -> None:
@@ -440,7 +441,7 @@ def bench(
         with Progress(*columns, console=stderr, transient=True) as progress:
             task = progress.add_task("images", total=None)
             outcome = run_bench(
-                inputs, settings, output, cache_folder=cache, workers=workers, limit=limit,
+                inputs, settings, output, cache_folder=cache, workers=workers, limit=limit, crops=crops,
                 command=" ".join(["segpress", *sys.argv[1:]]) if sys.argv[1:2] == ["bench"] else None,
                 on_start=lambda total: progress.update(task, total=total),
                 on_image=lambda name: progress.advance(task),

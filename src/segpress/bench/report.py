@@ -242,8 +242,10 @@ def crop_figure(records: dict[str, dict], settings: BenchSettings, title: str) -
 # --- the report -------------------------------------------------------------------------------------
 
 
-def write_reports(results: dict[str, Any], records: list[dict], settings: BenchSettings, output: Path) -> list[Path]:
-    """report.md, report.html, the plots and the crops; returns the files written."""
+def write_reports(
+    results: dict[str, Any], records: list[dict], settings: BenchSettings, output: Path, *, crops: bool = True
+) -> list[Path]:
+    """report.md, report.html, the plots and (unless ``crops`` is False) the crops; returns the files written."""
     written: list[Path] = []
 
     def write(relative: str, data: bytes) -> str:
@@ -259,7 +261,7 @@ def write_reports(results: dict[str, Any], records: list[dict], settings: BenchS
                 images[measure] = write(f"plots/rd-{measure}.png", rd_plot(summary["curves"], measure, label, label))
         images["task"] = write("plots/task-miou.png", task_plot(summary["task"], "segmentation on decoded images"))
         extremes = summary["extremes"]
-        if extremes is not None:
+        if extremes is not None and crops:
             by_image = group(records)
             for which in ("best", "worst"):
                 for name in extremes[which]:
@@ -310,6 +312,11 @@ def report_blocks(results: dict[str, Any], settings: BenchSettings, images: dict
                                  f"{CROP_SIDE}-pixel crops where the region is densest, pixels shown as decoded."))
         for key, path in crops:
             blocks.append(Block("image", key.replace(":", " image: "), items=[path]))
+    elif summary["extremes"] is not None:
+        names = ", ".join(f"{which} {name}" for which in ("best", "worst") for name in summary["extremes"][which])
+        blocks.append(Block("h2", "Best and worst images"))
+        blocks.append(Block("p", f"By the per-image BD-rate (PSNR inside) of {summary['extremes']['format']}'s "
+                                 f"semantic mode against its uniform mode: {names}. Crops left out (--no-crops)."))
     blocks += _failure_blocks(results)
     blocks += _method_blocks(settings)
     return blocks

@@ -66,13 +66,15 @@ def run_bench(
     limit: int | None = None,
     command: str | None = None,
     report: bool = True,
+    crops: bool = True,
     on_start: Callable[[int], None] | None = None,
     on_image: Progress | None = None,
 ) -> Outcome:
     """Measure ``arguments`` (image files and folders) under ``settings``; write results and reports to ``output``.
 
     ``on_start(n)`` is told how many images will be measured (not cached), ``on_image(name)`` each time
-    one is done. ``report=False`` writes results.json alone (no Markdown, HTML, plots or crops).
+    one is done. ``report=False`` writes results.json alone (no Markdown, HTML, plots or crops);
+    ``crops=False`` leaves out the crops alone (pixels of data whose terms forbid passing them on).
     InputError when no image is usable; every bad file is listed in the results instead.
     """
     if workers < 1:
@@ -105,7 +107,7 @@ def run_bench(
     if report:
         from .report import write_reports  # matplotlib is imported only when a report is written
 
-        files += write_reports(results, records, settings, output)
+        files += write_reports(results, records, settings, output, crops=crops)
     return Outcome(results, files, len(records) - len(cached), len(cached), failures)
 
 
