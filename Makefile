@@ -52,8 +52,9 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/segmenter.py
 	$(BIN)/python benchmarks/text.py
 
-# Every figure the README quotes (segpress bench on CamVid, MSRC-v2 and photos, then the scripts above) and
-# the README's bench table; resumable (build/bench-cache). `benchmarks/run_all --quick` checks it in minutes.
+# Every figure the README quotes (segpress bench on CamVid, MSRC-v2 and photos, the scripts above, batch.py,
+# server_latency.py) and the README's bench table; resumable (build/bench-cache). `benchmarks/run_all --quick`
+# checks it in minutes.
 bench-all: $(VENV)/.installed-dev
 	benchmarks/run_all
 

@@ -31,6 +31,22 @@ from .policy import available_policies, load_policy
 from .text import default_detector as text_detector
 from .text import describe as describe_text_detector
 
+# Options several commands take, declared once so that their help reads the same everywhere.
+PolicyOption = Annotated[str, typer.Option(help="Policy preset name or TOML/YAML file (class -> importance).")]
+RoiQualityOption = Annotated[int, typer.Option(help="Quality (1-100) where importance is 1.")]
+BgQualityOption = Annotated[int, typer.Option(help="Quality (1-100) where importance is 0.")]
+ProgressiveOption = Annotated[bool, typer.Option("--progressive/--baseline", help="Progressive (smaller) or baseline JPEG.")]
+SubsamplingOption = Annotated[str, typer.Option(help="Chroma subsampling: 4:2:0 or 4:4:4.")]
+MarginOption = Annotated[Optional[str], typer.Option(help="Grow important regions: pixels (8) or % of the image (2%).")]
+FeatherOption = Annotated[Optional[str], typer.Option(help="Soft edge width: pixels or %.")]
+MinAreaOption = Annotated[Optional[str], typer.Option(help="Drop important regions smaller than this: pixels or % of the area.")]
+StripOption = Annotated[bool, typer.Option(help="Remove ICC profile and EXIF.")]
+KeepMapOption = Annotated[bool, typer.Option(help="Embed the importance map (see `segpress inspect`).")]
+OverwriteOption = Annotated[bool, typer.Option(help="Replace existing output files (inputs are never replaced).")]
+MaxPixelsOption = Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")]
+SegmenterOption = Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")]
+
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -139,22 +155,22 @@ def compress(
     mask: Annotated[Optional[Path], typer.Option(help="Importance mask image (1-bit, grey or alpha), or a folder of <name>.png.")] = None,
     labels: Annotated[Optional[Path], typer.Option(help="Label map PNG in segpress taxonomy indices, or a folder of <name>.png.")] = None,
     segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML) used without --mask/--labels; default: the shipped model.")] = None,
-    policy: Annotated[str, typer.Option(help="Policy preset name or TOML/YAML file (class -> importance).")] = "default",
+    policy: PolicyOption = "default",
     text: Annotated[Optional[bool], typer.Option("--text/--no-text", help="Add detected text (signs, plates, documents) to the importance, with the policy's text weight; needs segpress[text]. Default: as the policy says.", show_default=False)] = None,
-    roi_quality: Annotated[int, typer.Option(help="Quality (1-100) where importance is 1.")] = api.DEFAULT_ROI_QUALITY,
-    bg_quality: Annotated[int, typer.Option(help="Quality (1-100) where importance is 0.")] = api.DEFAULT_BG_QUALITY,
+    roi_quality: RoiQualityOption = api.DEFAULT_ROI_QUALITY,
+    bg_quality: BgQualityOption = api.DEFAULT_BG_QUALITY,
     target_size: Annotated[Optional[str], typer.Option(help="Byte budget per file (40000, 40KB, 1.5MB, 40KiB): the best important region that fits, never over, within 3 % under where possible.")] = None,
     target_roi_psnr: Annotated[Optional[float], typer.Option(help="PSNR (dB) inside the important region: the smallest file that reaches it, at --bg-quality.")] = None,
-    progressive: Annotated[bool, typer.Option("--progressive/--baseline", help="Progressive (smaller) or baseline JPEG.")] = True,
-    subsampling: Annotated[str, typer.Option(help="Chroma subsampling: 4:2:0 or 4:4:4.")] = "4:2:0",
-    margin: Annotated[Optional[str], typer.Option(help="Grow important regions: pixels (8) or % of the image (2%).")] = None,
-    feather: Annotated[Optional[str], typer.Option(help="Soft edge width: pixels or %.")] = None,
-    min_area: Annotated[Optional[str], typer.Option(help="Drop important regions smaller than this: pixels or % of the area.")] = None,
-    strip: Annotated[bool, typer.Option(help="Remove ICC profile and EXIF.")] = False,
-    keep_map: Annotated[bool, typer.Option(help="Embed the importance map (see `segpress inspect`).")] = False,
+    progressive: ProgressiveOption = True,
+    subsampling: SubsamplingOption = "4:2:0",
+    margin: MarginOption = None,
+    feather: FeatherOption = None,
+    min_area: MinAreaOption = None,
+    strip: StripOption = False,
+    keep_map: KeepMapOption = False,
     compare: Annotated[bool, typer.Option("--compare/--no-compare", help="Measure the uniform encode with the same PSNR inside.")] = True,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing output files (inputs are never replaced).")] = False,
-    max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")] = DEFAULT_MAX_PIXELS,
+    overwrite: OverwriteOption = False,
+    max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file instead of a table.")] = False,
 ) -> None:
     """Compress images: full quality where it matters, far fewer bytes elsewhere.
@@ -269,10 +285,10 @@ def _db(value: float) -> str:
 def segment(
     inputs: Annotated[list[Path], typer.Argument(help="Images to label.", show_default=False)],
     output: Annotated[str, typer.Option("--output", "-o", help="Folder, or NAME.png for one input: writes NAME-labels.png and NAME-overlay.png.")],
-    segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")] = None,
+    segmenter: SegmenterOption = None,
     text: Annotated[bool, typer.Option("--text/--no-text", help="Also detect text: outlined in the overlay, its share listed; needs segpress[text].")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing output files (inputs are never replaced).")] = False,
-    max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")] = DEFAULT_MAX_PIXELS,
+    overwrite: OverwriteOption = False,
+    max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per image instead of a table.")] = False,
 ) -> None:
     """Label images with the segmentation model: a label map PNG and a colour overlay with a legend.
@@ -365,7 +381,7 @@ def evaluate(
     labels: Annotated[Path, typer.Argument(help="Folder of label PNGs, same stems as the images.", show_default=False)],
     classes: Annotated[Path, typer.Option(help="Class names, one per line: line n names label value n (255 = unlabelled).")],
     mapping: Annotated[Optional[Path], typer.Option(help="TOML/YAML table: your class -> taxonomy class (default: names are taxonomy classes).")] = None,
-    segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")] = None,
+    segmenter: SegmenterOption = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for metrics.json and confusion.png.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
 ) -> None:
@@ -409,13 +425,13 @@ def bench(
     formats: Annotated[str, typer.Option("--formats", help="Comma-separated formats.")] = ",".join(DEFAULT_FORMATS),
     qualities: Annotated[str, typer.Option(help="Comma-separated qualities of the sweep (roi quality in the semantic mode).")] = ",".join(map(str, DEFAULT_QUALITIES)),
     bg_quality: Annotated[int, typer.Option(help="Background quality of the semantic mode (min of it and the roi quality).")] = api.DEFAULT_BG_QUALITY,
-    policy: Annotated[str, typer.Option(help="Policy preset name or TOML/YAML file (class -> importance).")] = "default",
-    segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")] = None,
+    policy: PolicyOption = "default",
+    segmenter: SegmenterOption = None,
     workers: Annotated[int, typer.Option(help="Worker processes (images in parallel).")] = 2,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N images (a quick check).")] = None,
     crops: Annotated[bool, typer.Option("--crops/--no-crops", help="Crops of the best and worst images in the report; --no-crops for data whose pixels you may not pass on.")] = True,
     cache: Annotated[Optional[Path], typer.Option(help="Folder of per-image records, reused by a re-run; default OUTPUT/cache.")] = None,
-    max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")] = DEFAULT_MAX_PIXELS,
+    max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
 ) -> None:
     """Measure uniform and semantic coding on your images: RD curves, BD-rates, task fidelity, reports.
 
@@ -498,7 +514,7 @@ def batch(
     source: Annotated[str, typer.Argument(help="Folder, glob or file: a local path or an fsspec URL (s3://bucket/photos).", show_default=False)],
     destination: Annotated[str, typer.Argument(help="Folder (path or URL) that gets the outputs, in the source's layout.", show_default=False)],
     format: Annotated[str, typer.Option("--format", "-f", help=f"{', '.join(codecs.names())}.")] = "jpeg",
-    policy: Annotated[str, typer.Option(help="Policy preset name or TOML/YAML file (class -> importance).")] = "default",
+    policy: PolicyOption = "default",
     workers: Annotated[Optional[int], typer.Option(help="Worker processes (local) or segmentation actors (ray); default: the CPUs available.")] = None,
     engine: Annotated[str, typer.Option(help="local (processes on this machine) or ray (a Ray Data pipeline; needs the ray extra).")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="A running Ray cluster (host:port, ray://host:10001, auto); default: start a local one.")] = None,
@@ -506,20 +522,20 @@ def batch(
     storage_option: Annotated[Optional[list[str]], typer.Option(help="fsspec option KEY=VALUE for the URLs (endpoint_url=..., anon=true); repeatable.")] = None,
     mask: Annotated[Optional[str], typer.Option(help="Folder of importance masks mirroring the source: <relative path>.png per image.")] = None,
     labels: Annotated[Optional[str], typer.Option(help="Folder of label maps mirroring the source: <relative path>.png per image.")] = None,
-    segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")] = None,
-    roi_quality: Annotated[int, typer.Option(help="Quality (1-100) where importance is 1.")] = api.DEFAULT_ROI_QUALITY,
-    bg_quality: Annotated[int, typer.Option(help="Quality (1-100) where importance is 0.")] = api.DEFAULT_BG_QUALITY,
+    segmenter: SegmenterOption = None,
+    roi_quality: RoiQualityOption = api.DEFAULT_ROI_QUALITY,
+    bg_quality: BgQualityOption = api.DEFAULT_BG_QUALITY,
     target_size: Annotated[Optional[str], typer.Option(help="Byte budget per file (40000, 40KB, 1.5MB, 40KiB).")] = None,
     target_roi_psnr: Annotated[Optional[float], typer.Option(help="PSNR (dB) inside the important region, at --bg-quality.")] = None,
-    progressive: Annotated[bool, typer.Option("--progressive/--baseline", help="Progressive (smaller) or baseline JPEG.")] = True,
-    subsampling: Annotated[str, typer.Option(help="Chroma subsampling: 4:2:0 or 4:4:4.")] = "4:2:0",
-    margin: Annotated[Optional[str], typer.Option(help="Grow important regions: pixels (8) or % of the image (2%).")] = None,
-    feather: Annotated[Optional[str], typer.Option(help="Soft edge width: pixels or %.")] = None,
-    min_area: Annotated[Optional[str], typer.Option(help="Drop important regions smaller than this: pixels or % of the area.")] = None,
-    strip: Annotated[bool, typer.Option(help="Remove ICC profile and EXIF.")] = False,
-    keep_map: Annotated[bool, typer.Option(help="Embed the importance map (see `segpress inspect`).")] = False,
+    progressive: ProgressiveOption = True,
+    subsampling: SubsamplingOption = "4:2:0",
+    margin: MarginOption = None,
+    feather: FeatherOption = None,
+    min_area: MinAreaOption = None,
+    strip: StripOption = False,
+    keep_map: KeepMapOption = False,
     compare: Annotated[bool, typer.Option("--compare/--no-compare", help="Also measure the uniform encode with the same PSNR inside (extra encodes).")] = False,
-    max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")] = DEFAULT_MAX_PIXELS,
+    max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object instead of a table.")] = False,
 ) -> None:
     """Compress a whole folder, glob or bucket into DST, mirroring its layout; run it again to resume.
@@ -557,11 +573,11 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 for every interface (no authentication!).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     max_upload: Annotated[str, typer.Option(help="Largest upload: bytes, or 32MB, 500KB, 8MiB.")] = "32MB",
-    max_pixels: Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")] = 40_000_000,
+    max_pixels: MaxPixelsOption = 40_000_000,
     workers: Annotated[Optional[int], typer.Option(help="Segmentations and encodes at once (default: the cores, at most 4).")] = None,
     queue: Annotated[int, typer.Option(help="Requests that may wait for a worker; beyond that: 503.")] = 64,
     timeout: Annotated[float, typer.Option(help="Seconds a request may wait for and use a worker.")] = 60.0,
-    segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")] = None,
+    segmenter: SegmenterOption = None,
 ) -> None:
     """Serve the web page (drop a photo, weigh its classes, compare) and the HTTP API (/docs)."""
     try:
