@@ -209,21 +209,28 @@ def build_importance(
         segmentation = resolve_segmenter(segmenter).segment(image.pixels)
         raw = model_importance(segmentation, chosen)
         regions = imp.region_shares(segmentation.labels, CLASSES, chosen)
-    layers = [(chosen.source_weight("mask" if importance is not None or mask is not None else "classes"), raw)]
-    detection = None
-    if use_text:
-        detector = text if isinstance(text, TextDetector) else default_detector()
-        detection = detector.detect(image.pixels)
-        layers.append((chosen.source_weight("text"), detection.regions))
-        if detection.share:
-            regions["text"] = detection.share
-    raw = imp.combine(layers)
-    shaped = imp.shape(
+    weight = chosen.source_weight("mask" if importance is not None or mask is not None else "classes")
+    layers = [(weight, raw)]
+    shaped_layers = [(weight, imp.shape(
         raw,
         margin=chosen.margin if margin is None else margin,
         feather=chosen.feather if feather is None else feather,
         min_area=chosen.min_area if min_area is None else min_area,
-    )
+    ))]
+    detection = None
+    if use_text:
+        detector = text if isinstance(text, TextDetector) else default_detector()
+        detection = detector.detect(image.pixels)
+        # Text regions are already grown to each line's full extent (the detector's unclip step), so
+        # they join the map unshaped: a margin and feather around every line would raise the quality of
+        # two or three times its blocks, bytes that small text needs for itself (benchmarks/text.py).
+        text_layer = (chosen.source_weight("text"), detection.regions)
+        layers.append(text_layer)
+        shaped_layers.append(text_layer)
+        if detection.share:
+            regions["text"] = detection.share
+    raw = imp.combine(layers)
+    shaped = imp.combine(shaped_layers)
     if segmentation is not None:
         source = f"model:{segmentation.model}"
     else:

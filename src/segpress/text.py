@@ -5,7 +5,7 @@ runs PP-OCRv4's text detector (a DB network, "Differentiable Binarization"; Apac
 ``rapidocr-onnxruntime`` package, with onnxruntime and numpy only: nothing is downloaded, and the
 package's own code (and its OpenCV dependency) is not needed to detect text.
 
-    pixels ─ resize (working scale, sides multiples of 32) ─ BGR, (x / 255 - 0.5) / 0.5 ─ DB network
+    pixels ─ bicubic resize (working scale, sides multiples of 32) ─ BGR, (x / 255 - 0.5) / 0.5 ─ DB network
         ─ text probability (h, w) ─ > 0.3, components of mean probability >= 0.5, each grown by
           area x 1.6 / perimeter (PP-OCR's "unclip") ─ text regions (h, w)
         ─ resampled to the image: TextDetection.regions (H, W) bool, .probability (H, W), .boxes
@@ -19,9 +19,9 @@ Speed against reach: the network runs at 0.6 of the image's resolution (``scale`
 the pixels, so about a third of the cost) and at most ``max_side`` pixels on its longer side; the
 issue's budget is 80 ms per megapixel on 2 CPU cores, which ``benchmarks/text.py`` measures. On rendered lines, dark on
 light or light on dark, text of 14 px font size and up is found; small low-contrast text (dark grey
-on light grey at 14-16 px) can be missed, and in images over 2,667 px the smallest size found grows
-in proportion. PP-OCR itself runs at full resolution (``TextDetector(scale=1.0)``, about 3 times
-the cost) and finds that text too.
+on light grey at 14-16 px, in a busy photo) can be missed (4 of the benchmark's 48 lines), and in
+images over 2,667 px the smallest size found grows in proportion. At ``scale=0.8`` (``--text-scale``)
+all 48 were found, at about 1.6 times the cost (120 ms/MP); PP-OCR itself runs at full resolution.
 
 ``read_text`` runs the same package's recogniser on given boxes (for benchmarks and checks); unlike
 detection it imports the package's own code, which needs OpenCV, pyclipper and Shapely.
@@ -89,11 +89,12 @@ class TextDetection:
     ``regions`` (H, W) bool is what importance uses: 1 inside each detected text line (grown to its
     full extent), 0 elsewhere. ``probability`` is the network's own per-pixel text probability,
     resampled to the image (the cores of lines; built on first use). ``boxes`` are the bounding boxes
-    of the regions' connected parts, in image pixels.
+    of the lines, in image pixels, top to bottom.
     """
 
     working_probability: np.ndarray  # (h, w) float32, at the working resolution
     working_regions: np.ndarray  # (h, w) bool
+    working_boxes: list[Box]  # one per line, at the working resolution
     height: int
     width: int
     seconds: float = 0.0
@@ -104,7 +105,7 @@ class TextDetection:
         # Pillow's 8-bit bilinear filter, thresholded halfway: smooth edges, 5x faster than float maps.
         working = Image.fromarray(self.working_regions.astype(np.uint8) * np.uint8(255), mode="L")
         self.regions = np.asarray(working.resize((self.width, self.height), Image.Resampling.BILINEAR)) >= 128
-        self.boxes = _boxes(self.working_regions, self.height, self.width)
+        self.boxes = _scale_boxes(self.working_boxes, self.working_regions.shape, self.height, self.width)
 
     @cached_property
     def probability(self) -> np.ndarray:
@@ -163,14 +164,17 @@ class TextDetector:
         height, width = rgb.shape[:2]
         size = self.working_size(height, width)
         probability = self._probability(rgb, size)
-        regions = text_regions(probability)
-        detection = TextDetection(probability, regions, height, width)
+        regions, boxes = text_lines(probability)
+        detection = TextDetection(probability, regions, boxes, height, width)
         detection.seconds = time.perf_counter() - started
         return detection
 
     def _probability(self, rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        # Bicubic, not bilinear: Pillow's bilinear reduction blurs one-pixel strokes of small text
+        # below what the network finds. Measured on 24 benchmark images (96 rendered lines, 14-28 px):
+        # 90 lines found against 87, for about 1 ms/MP more; Lanczos found the same 90 for 4 ms/MP more.
         resized = rgb if rgb.shape[:2] == size else np.asarray(
-            Image.fromarray(rgb).resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            Image.fromarray(rgb).resize((size[1], size[0]), Image.Resampling.BICUBIC)
         )
         # PP-OCR's det preprocessing: BGR order (the models were trained on OpenCV-loaded images),
         # x / 255 normalised with mean 0.5 and std 0.5, NCHW.
@@ -200,9 +204,25 @@ def text_regions(
     and boundary-pixel count, and the growth is a Euclidean distance transform inside a window around
     the core: the same line boxes for straight lines, with numpy and scipy only.
     """
+    return text_lines(probability, threshold=threshold, score_threshold=score_threshold,
+                      unclip_ratio=unclip_ratio)[0]
+
+
+def text_lines(
+    probability: np.ndarray,
+    *,
+    threshold: float = PROBABILITY_THRESHOLD,
+    score_threshold: float = SCORE_THRESHOLD,
+    unclip_ratio: float = UNCLIP_RATIO,
+) -> tuple[np.ndarray, list[Box]]:
+    """``text_regions`` and each line's bounding box (grown as its region; on the probability's grid).
+
+    Boxes are per line, not per connected region: two lines whose grown regions touch stay two boxes.
+    """
     cores = ndimage.binary_dilation(probability > threshold, structure=np.ones((2, 2), bool))
     labels, _ = ndimage.label(cores, structure=np.ones((3, 3), bool))
     regions = np.zeros(probability.shape, bool)
+    boxes: list[Box] = []
     for number, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
         core = labels[rows, cols] == number
         area = int(core.sum())
@@ -211,26 +231,25 @@ def text_regions(
             continue
         growth = area * unclip_ratio / perimeter
         reach = math.ceil(growth)
-        window = (
-            slice(max(0, rows.start - reach), min(labels.shape[0], rows.stop + reach)),
-            slice(max(0, cols.start - reach), min(labels.shape[1], cols.stop + reach)),
-        )
-        distance = ndimage.distance_transform_edt(labels[window] != number)
-        regions[window] |= distance <= growth
-    return regions
+        top, left = max(0, rows.start - reach), max(0, cols.start - reach)
+        window = (slice(top, min(labels.shape[0], rows.stop + reach)),
+                  slice(left, min(labels.shape[1], cols.stop + reach)))
+        line = ndimage.distance_transform_edt(labels[window] != number) <= growth
+        regions[window] |= line
+        (line_rows, line_cols), = ndimage.find_objects(line.astype(np.uint8))
+        boxes.append((left + line_cols.start, top + line_rows.start, left + line_cols.stop, top + line_rows.stop))
+    return regions, boxes
 
 
-def _boxes(regions: np.ndarray, height: int, width: int) -> list[Box]:
-    """Bounding boxes of the connected regions, scaled from the working grid to the image."""
-    labels, _ = ndimage.label(regions, structure=np.ones((3, 3), bool))
-    scale_y, scale_x = height / regions.shape[0], width / regions.shape[1]
-    boxes = []
-    for rows, cols in filter(None, ndimage.find_objects(labels)):
-        boxes.append((
-            max(0, math.floor(cols.start * scale_x)), max(0, math.floor(rows.start * scale_y)),
-            min(width, math.ceil(cols.stop * scale_x)), min(height, math.ceil(rows.stop * scale_y)),
-        ))
-    return sorted(boxes, key=lambda box: (box[1], box[0]))
+def _scale_boxes(boxes: list[Box], grid: tuple[int, int], height: int, width: int) -> list[Box]:
+    """Boxes on a (rows, cols) grid scaled out to an image of ``height`` x ``width``, top to bottom."""
+    scale_y, scale_x = height / grid[0], width / grid[1]
+    scaled = [
+        (max(0, math.floor(left * scale_x)), max(0, math.floor(top * scale_y)),
+         min(width, math.ceil(right * scale_x)), min(height, math.ceil(bottom * scale_y)))
+        for left, top, right, bottom in boxes
+    ]
+    return sorted(scaled, key=lambda box: (box[1], box[0]))
 
 
 def _as_rgb(pixels: np.ndarray) -> np.ndarray:
@@ -260,10 +279,10 @@ def _open_session(path: Path, threads: int | None):
         raise InputError(f"{path}: not a usable ONNX model ({str(error).splitlines()[0]})") from error
 
 
-@functools.lru_cache(maxsize=2)
-def default_detector(threads: int | None = None) -> TextDetector:
-    """The installed PP-OCRv4 detector at the default scale, loaded once per process."""
-    return TextDetector(threads=threads)
+@functools.lru_cache(maxsize=4)
+def default_detector(scale: float = DEFAULT_SCALE, threads: int | None = None) -> TextDetector:
+    """The installed PP-OCRv4 detector at ``scale`` (default: ``DEFAULT_SCALE``), loaded once per process."""
+    return TextDetector(scale=scale, threads=threads)
 
 
 def describe() -> str:
