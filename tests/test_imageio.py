@@ -411,6 +411,13 @@ def test_limit_applies_to_arrays():
         load_image(np.zeros((10, 10), np.uint8), max_pixels=99)
 
 
+def test_a_loaded_image_is_taken_as_it_is_within_the_limit():
+    loaded = load_image(np.zeros((10, 12, 3), np.uint8))
+    assert load_image(loaded) is loaded
+    with pytest.raises(InputError, match="over the limit of 99"):
+        load_image(loaded, max_pixels=99)
+
+
 def test_concurrent_loads_restore_pillows_limit():
     data = encode(Image.fromarray(gradient(256, 256)), "PNG")
     before = Image.MAX_IMAGE_PIXELS

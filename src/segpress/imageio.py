@@ -104,8 +104,6 @@ from .errors import InputError, OptionError, OutputError
 
 DEFAULT_MAX_PIXELS = 178_956_970
 
-ImageSource: TypeAlias = str | os.PathLike[str] | bytes | np.ndarray | Image.Image
-
 _ORIENTATION = 0x0112
 _ROTATIONS = range(2, 9)  # EXIF orientations that need a flip or rotation; 1 is upright
 _EXIF_HEADER = b"Exif\x00\x00"
@@ -144,6 +142,10 @@ class LoadedImage:
         return self.pixels.ndim == 2
 
 
+# A LoadedImage is taken as it is (decoded once, used twice: batch segments, then compresses).
+ImageSource: TypeAlias = str | os.PathLike[str] | bytes | np.ndarray | Image.Image | LoadedImage
+
+
 @dataclass
 class _Decoded:
     image: Image.Image
@@ -154,6 +156,9 @@ class _Decoded:
 
 def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
     """Decode ``source`` into upright 8-bit RGB or grey pixels; see the module docstring for the rules."""
+    if isinstance(source, LoadedImage):
+        _check_size(source.width, source.height, source.name, max_pixels)
+        return source
     if isinstance(source, np.ndarray):
         notes: list[str] = []
         pixels = _pixels_from_array(source, "<array>", max_pixels, notes)

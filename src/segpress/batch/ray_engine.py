@@ -54,10 +54,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import OptionError, SegpressError
-from ..segmenters import Segmentation, Segmenter
+from ..segmenters import Segmenter
 from .interrupt import StopRequest
 from .local import CHUNK, EngineResult
-from .work import Job, Task, attempt, describe, failed, finish, read_input, segment_all
+from .work import Job, Segmented, Task, attempt, describe, failed, finish, read_input, segment_all
 
 STAGE_CPUS = 0.5  # every stage's CPUs: equal, so Ray Data fuses the read into the stage after it
 # Inputs go in blocks of CHUNK (a segmentation batch), so records stream back a few at a time; past
@@ -149,15 +149,15 @@ class SegmentStage:
             task=list(batch["task"]),
             data=[b"" if isinstance(o, Exception) else data for o, data in zip(outcomes, batch["data"], strict=True)],
             error=[_error(o) for o in outcomes],
-        ), self.job, [o if isinstance(o, Segmentation) else None for o in outcomes])
+        ), self.job, [o if isinstance(o, Segmented) else None for o in outcomes])
 
 
-def _encode(batch: Any, job: Job, segmentations: list[Segmentation | None] | None = None) -> Any:
-    segmentations = segmentations or [None] * len(batch)
+def _encode(batch: Any, job: Job, segmented: list[Segmented | None] | None = None) -> Any:
+    segmented = segmented or [None] * len(batch)
     records = []
-    for text, data, error, segmentation in zip(batch["task"], batch["data"], batch["error"], segmentations, strict=True):
+    for text, data, error, prepared in zip(batch["task"], batch["data"], batch["error"], segmented, strict=True):
         task = Task.from_json(text)
-        record = failed(job, task, error) if error else finish(job, task, data, segmentation)
+        record = failed(job, task, error) if error else finish(job, task, data, prepared)
         records.append(pickle.dumps(record))
     return _frame(record=records)
 

@@ -1,8 +1,8 @@
 """The work on one input, in three steps both engines share, and the manifest record it ends in::
 
-    Task ─ read_input ─ bytes ─┬─ segment_all (a batch of images, one model run per same-size group) ─ Segmentation
-                               └──────────────────────────────────────────────────────────────────────┴─ finish
-    finish: segpress.api.compress (given the segmentation) ─ write_file (atomic) ─ record (a dict, one JSON line)
+    Task ─ read_input ─ bytes ─┬─ segment_all (decode; a batch of images, one model run per same-size group) ─ Segmented
+                               └──────────────────────────────────────────────────────────────────────────────┴─ finish
+    finish: segpress.api.compress (the decoded image and its segmentation) ─ write_file (atomic) ─ record
 
 The local engine runs the three steps in a worker process per chunk of inputs (:func:`process`); the Ray
 engine runs each as its own stage. No step raises for a bad input: the error becomes a ``"failed"``
@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import api
 from ..errors import InputError, SegpressError
-from ..imageio import load_image
+from ..imageio import LoadedImage, load_image
 from ..segmenters import Segmentation, Segmenter
 from .manifest import timestamp
 from .settings import JobSettings
@@ -62,6 +62,14 @@ class Task:
 Outcome = Any  # a value, or the exception that stood in its way
 
 
+@dataclass
+class Segmented:
+    """An input decoded once and segmented, for ``finish`` to compress without decoding it again."""
+
+    image: LoadedImage
+    segmentation: Segmentation
+
+
 def process(job: Job, tasks: Sequence[Task], segmenter: Callable[[], Segmenter]) -> list[dict[str, Any]]:
     """Read, segment (as one batch) and compress ``tasks``; one record each, in order."""
     payloads, read_seconds = [], []
@@ -90,7 +98,7 @@ def read_input(job: Job, task: Task) -> bytes:
 
 
 def segment_all(job: Job, payloads: Sequence[Outcome], segmenter: Callable[[], Segmenter]) -> list[Outcome]:
-    """The segmentation of each readable image (None when the job has masks or label maps).
+    """Each readable image decoded and segmented (``Segmented``; None when the job has masks or label maps).
 
     The images go to the model as one batch (images of the same working size share a run); if the
     batch fails, each image is tried alone so that the failure stays with the image that caused it.
@@ -98,42 +106,46 @@ def segment_all(job: Job, payloads: Sequence[Outcome], segmenter: Callable[[], S
     if not job.settings.uses_model:
         return [payload if isinstance(payload, Exception) else None for payload in payloads]
     outcomes: list[Outcome] = list(payloads)
-    pixels: dict[int, np.ndarray] = {}
+    images: dict[int, LoadedImage] = {}
     for index, payload in enumerate(payloads):
         if not isinstance(payload, Exception):
             loaded = attempt(partial(load_image, max_pixels=job.settings.max_pixels), payload)
             if isinstance(loaded, Exception):
                 outcomes[index] = loaded
             else:
-                pixels[index] = loaded.pixels
-    if not pixels:
+                images[index] = loaded
+    if not images:
         return outcomes
+    pixels = [image.pixels for image in images.values()]
     model = attempt(segmenter)
     if isinstance(model, Exception):  # the model does not load: every image fails with that
         results: list[Outcome] = [model] * len(pixels)
     else:
-        results = attempt(model.segment_batch, list(pixels.values()))
+        results = attempt(model.segment_batch, pixels)
         if isinstance(results, Exception):
-            results = [attempt(model.segment, image) for image in pixels.values()]
-    for index, result in zip(pixels, results, strict=True):
-        outcomes[index] = result
+            results = [attempt(model.segment, image) for image in pixels]
+    for (index, image), result in zip(images.items(), results, strict=True):
+        outcomes[index] = result if isinstance(result, Exception) else Segmented(image, result)
     return outcomes
 
 
-def finish(job: Job, task: Task, data: Outcome, segmentation: Outcome, seconds: float = 0.0) -> dict[str, Any]:
-    """Compress and write one input; its manifest record."""
+def finish(job: Job, task: Task, data: Outcome, segmented: Outcome, seconds: float = 0.0) -> dict[str, Any]:
+    """Compress and write one input (``segmented``: from ``segment_all``, None without a model); its record."""
     started = time.perf_counter()
-    for earlier in (data, segmentation):
+    for earlier in (data, segmented):
         if isinstance(earlier, Exception):
             return failed(job, task, earlier)
     try:
         importance = _importance_source(job, task)
-        model = None if segmentation is None else _Given(segmentation)
-        result = api.compress(data, segmenter=model, **importance, **job.settings.compress_options())
+        if segmented is None:
+            image, model = data, None
+        else:
+            image, model = segmented.image, _Given(segmented.segmentation)
+        result = api.compress(image, segmenter=model, **importance, **job.settings.compress_options())
         write_file(job.destination, task.output, result.data)
     except Exception as error:  # noqa: BLE001 - recorded per input
         return failed(job, task, error)
-    seconds += time.perf_counter() - started + (0.0 if segmentation is None else segmentation.seconds)
+    seconds += time.perf_counter() - started + (0.0 if segmented is None else segmented.segmentation.seconds)
     return done(job, task, result, len(data), seconds)
 
 
