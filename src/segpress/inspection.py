@@ -38,7 +38,8 @@ class Inspection:
         if self.map is None:
             return rows + [("importance map", "none (compress with --keep-map to embed one)")]
         info = self.map.info
-        regions = ", ".join(f"{name} {100 * share:.1f}%" for name, share in info.get("regions", {}).items())
+        largest_first = sorted(info.get("regions", {}).items(), key=lambda item: item[1], reverse=True)
+        regions = ", ".join(f"{name} {100 * share:.1f}%" for name, share in largest_first)
         height, width = self.map.importance.shape
         return rows + [
             ("qualities", f"roi {info.get('roi_quality')}, background {info.get('bg_quality')}"),
