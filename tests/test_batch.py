@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageDraw, ImageFont
+from skimage import data as skdata
 from batch_support import (
     TEMPORARY,
     centre_mask_png,
@@ -165,6 +167,8 @@ def test_a_glob_source_and_two_inputs_for_one_output(tmp_path: Path, capsys) -> 
         (["{tmp}/missing", "{tmp}/out"], 1, "no such file or folder"),
         (["{tmp}/empty", "{tmp}/out"], 1, "no images found"),
         (["{src}", "{tmp}/out", "--format", "gif"], 2, "gif"),
+        (["{src}", "{tmp}/out", "--text-scale", "0.8"], 2, "--text-scale applies only with --text"),
+        (["{src}", "{tmp}/out", "--text", "--text-scale", "0"], 2, "scale must be in (0, 4]"),
     ],
 )
 def test_bad_options_and_sources_give_one_error_line(
@@ -267,3 +271,25 @@ def test_a_failing_model_fails_its_images_and_a_failing_batch_is_retried_alone(t
     records = process(job, tasks, NoBatches)
     assert [r["status"] for r in records] == ["done", "done", "failed"]
     assert (tmp_path / "out" / "a.jpg").is_file() and (tmp_path / "out" / "b.jpg").is_file()
+
+
+def test_text_detection_in_a_batch_gives_what_compress_gives(tmp_path: Path, capsys) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    image = Image.fromarray(skdata.coffee())
+    ImageDraw.Draw(image).rectangle((20, 20, 260, 64), fill=(236, 236, 228))
+    ImageDraw.Draw(image).text((30, 26), "OPEN 9-17h", font=ImageFont.load_default(size=28), fill=(20, 20, 24))
+    image.save(source / "sign.png")
+    destination = tmp_path / "out"
+    run = batch(capsys, source, destination, "--text", "--text-scale", "0.8", "--workers", 1, "--json")
+    assert run.code == 0, run.err
+    single = tmp_path / "single.jpg"
+    assert main(["compress", str(source / "sign.png"), "--text", "--text-scale", "0.8", "-o", str(single),
+                 "--no-compare"]) == 0
+    assert (destination / "sign.jpg").read_bytes() == single.read_bytes()
+    # Text is part of the settings: on through --text or the policy, off with --no-text; another scale,
+    # another fingerprint (a re-run redoes the job).
+    on = job_settings(text=True, text_scale=0.8)
+    assert on.text and on.text_scale == 0.8
+    assert job_settings(policy="text").text and not job_settings(policy="text", text=False).text
+    assert len({on.fingerprint(), job_settings(text=True).fingerprint(), job_settings().fingerprint()}) == 3

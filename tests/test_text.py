@@ -366,7 +366,8 @@ def test_without_the_extra_the_api_names_it(without_extra, coffee_text):
 
 
 @pytest.mark.parametrize("command", [["compress", "-o", "out.jpg", "--text"], ["compress", "-o", "out.jpg", "--policy", "text"],
-                                     ["segment", "-o", "out/", "--text"]])
+                                     ["segment", "-o", "out/", "--text"], ["batch", "out", "--text"],
+                                     ["batch", "out", "--policy", "text"]])
 def test_without_the_extra_the_cli_says_one_line(without_extra, capsys, tmp_path, monkeypatch, coffee_text, command):
     monkeypatch.chdir(tmp_path)
     Image.fromarray(coffee_text[0]).save("in.png")

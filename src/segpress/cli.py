@@ -46,6 +46,7 @@ KeepMapOption = Annotated[bool, typer.Option(help="Embed the importance map (see
 OverwriteOption = Annotated[bool, typer.Option(help="Replace existing output files (inputs are never replaced).")]
 MaxPixelsOption = Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")]
 SegmenterOption = Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")]
+TextOption = Annotated[Optional[bool], typer.Option("--text/--no-text", help="Add detected text (signs, plates, documents) to the importance, with the policy's text weight; needs segpress[text]. Default: as the policy says.", show_default=False)]
 TextScaleOption = Annotated[Optional[float], typer.Option(help=f"Resolution the text detector runs at, relative to the image (default {DEFAULT_TEXT_SCALE}); 0.8 finds smaller, fainter text at about 1.6 times the cost.", show_default=False)]
 
 
@@ -167,7 +168,7 @@ def compress(
     labels: Annotated[Optional[Path], typer.Option(help="Label map PNG in segpress taxonomy indices, or a folder of <name>.png.")] = None,
     segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML) used without --mask/--labels; default: the shipped model.")] = None,
     policy: PolicyOption = "default",
-    text: Annotated[Optional[bool], typer.Option("--text/--no-text", help="Add detected text (signs, plates, documents) to the importance, with the policy's text weight; needs segpress[text]. Default: as the policy says.", show_default=False)] = None,
+    text: TextOption = None,
     text_scale: TextScaleOption = None,
     roi_quality: RoiQualityOption = api.DEFAULT_ROI_QUALITY,
     bg_quality: BgQualityOption = api.DEFAULT_BG_QUALITY,
@@ -535,6 +536,8 @@ def batch(
     mask: Annotated[Optional[str], typer.Option(help="Folder of importance masks mirroring the source: <relative path>.png per image.")] = None,
     labels: Annotated[Optional[str], typer.Option(help="Folder of label maps mirroring the source: <relative path>.png per image.")] = None,
     segmenter: SegmenterOption = None,
+    text: TextOption = None,
+    text_scale: TextScaleOption = None,
     roi_quality: RoiQualityOption = api.DEFAULT_ROI_QUALITY,
     bg_quality: BgQualityOption = api.DEFAULT_BG_QUALITY,
     target_size: Annotated[Optional[str], typer.Option(help="Byte budget per file (40000, 40KB, 1.5MB, 40KiB).")] = None,
@@ -564,7 +567,7 @@ def batch(
         target_roi_psnr=target_roi_psnr, progressive=progressive, subsampling=subsampling, strip=strip,
         keep_map=keep_map, margin=_length(margin, "--margin"), feather=_length(feather, "--feather"),
         min_area=_length(min_area, "--min-area"), compare=compare, max_pixels=max_pixels, segmenter=segmenter,
-        mask=mask, labels=labels,
+        mask=mask, labels=labels, text=text, text_scale=text_scale,
     )
     with ProgressBar(stderr) as progress:
         summary = run_batch(

@@ -27,6 +27,8 @@ from ..imageio import DEFAULT_MAX_PIXELS
 from ..policy import Policy, load_policy
 from ..segmenters import Segmenter, default_segmenter, load_segmenter
 from ..segmenters.loading import shipped_model_dir
+from ..text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
+from ..text import default_detector
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class JobSettings:
     mask: str | None = None  # a folder (path or URL) mirroring the source: <relative stem>.png per image
     labels: str | None = None  # the same for label maps
     model_sha256: str | None = None  # of the model's files; None when masks or label maps are given
+    text: bool = False  # text detection on (asked for, or the policy lists text)
+    text_scale: float = DEFAULT_TEXT_SCALE  # the detector's working scale (--text-scale)
 
     @property
     def uses_model(self) -> bool:
@@ -71,7 +75,9 @@ class JobSettings:
         """Keyword arguments of ``segpress.api.compress`` (all but the image and its importance source)."""
         passed = ("format", "roi_quality", "bg_quality", "target_size", "target_roi_psnr", "progressive",
                   "subsampling", "strip", "keep_map", "margin", "feather", "min_area", "compare", "max_pixels")
-        return {"policy": Policy(**self.policy), **{name: getattr(self, name) for name in passed}}
+        # The detector is loaded once per worker process (cached), with one thread as the segmenter.
+        detector = default_detector(self.text_scale, threads=1) if self.text else False
+        return {"policy": Policy(**self.policy), "text": detector, **{name: getattr(self, name) for name in passed}}
 
     def load_segmenter(self, threads: int | None = 1) -> Segmenter:
         """The model this job segments with; one onnxruntime thread by default (one per worker)."""
@@ -100,10 +106,14 @@ def job_settings(
     segmenter: str | Path | None = None,
     mask: str | None = None,
     labels: str | None = None,
+    text: bool | None = None,
+    text_scale: float | None = None,
 ) -> JobSettings:
     """Checked settings: every option error is raised here, before any file is read (``OptionError``).
 
-    The model is loaded once here, so a broken model config fails the job up front instead of every image.
+    The model (and the text detector, when text is on) is loaded once here, so a broken model config or
+    a missing ``segpress[text]`` fails the job up front instead of every image. ``text`` None: as the
+    policy says (``api.wants_text``).
     """
     codec = codecs.get(format)
     api.encode_settings(roi_quality, bg_quality, progressive, subsampling)
@@ -118,13 +128,19 @@ def job_settings(
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise OptionError(f"{name} must be a non-negative length, got {value!r}")
     chosen_policy = load_policy(policy)
+    use_text = api.wants_text(text, chosen_policy)
+    if use_text:
+        default_detector(DEFAULT_TEXT_SCALE if text_scale is None else text_scale, threads=1)
+    elif text_scale is not None:
+        raise OptionError("--text-scale applies only with --text (or a policy that lists text)")
     settings = JobSettings(
         format=codec.name, policy=_policy_fields(chosen_policy), roi_quality=int(roi_quality),
         bg_quality=int(bg_quality), target_size=target_bytes, target_roi_psnr=target_psnr,
         progressive=bool(progressive), subsampling=subsampling, strip=bool(strip), keep_map=bool(keep_map),
         margin=margin, feather=feather, min_area=min_area, compare=bool(compare), max_pixels=int(max_pixels),
         segmenter=None if segmenter is None else str(Path(segmenter).resolve()),
-        mask=mask, labels=labels,
+        mask=mask, labels=labels, text=use_text,
+        text_scale=float(DEFAULT_TEXT_SCALE if text_scale is None else text_scale),
     )
     if not settings.uses_model:
         return settings
