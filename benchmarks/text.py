@@ -12,11 +12,11 @@ are known. For every image and format (JPEG; others with --formats) it measures,
    four set-ups: the default policy with the shipped model and no text source (``default``), the same
    with the text source (``default+text``: text and classes both at weight 1), the ``text`` preset
    (text at 1, the default classes at half weight: text first), and the text source alone
-   (``text-only``: an all-zero mask plus text), and the ``text`` preset with the detector at FINE_SCALE
-   (``text@0.8``, as ``--text-scale 0.8``); PSNR of the text regions and OCR agreement for each, at the
-   budget and at the uniform sizes of EXTRA_QUALITIES (a small curve);
+   (``text-only``: an all-zero mask plus text), and the ``text`` preset with each REFERENCES detector
+   (float32 at 0.6, segpress's default before the int8 detector, and float32 at 0.8); PSNR of the text
+   regions and OCR agreement for each, at the budget and at the uniform sizes of EXTRA_QUALITIES;
 4. *detection cost*: ``TextDetector.detect`` wall time (best of TIMING_REPEATS) per megapixel, on the
-   benchmark images (default scale and FINE_SCALE) and on one photo resized to DETECTION_SIZES.
+   benchmark images (the default detector and the REFERENCES) and on one photo resized to DETECTION_SIZES.
 
 Each photo is rendered ROUNDS times (round r with ``random.Random(SEED + r - 1)``): other strings, plates
 and places, so a figure does not rest on where 24 lines happened to land.
@@ -37,6 +37,7 @@ Usage: .venv/bin/python benchmarks/text.py [--limit N] [--rounds N] [--formats j
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -97,8 +98,9 @@ TIMING_REPEATS = 5
 OCR_PAD = 4  # px around a plate when cutting it out for the recogniser
 SEED = 8  # round r (1, 2, ...) renders its lines with random.Random(SEED + r - 1)
 ROUNDS = 2  # every photo once per round, with other lines at other places: 6 x 2 images, 48 lines
-FINE_SCALE = 0.8  # the detector's finer setting (--text-scale 0.8), measured beside the default
-SETUPS = ("default", "default+text", "text", "text-only", f"text@{FINE_SCALE}")
+# Detectors measured beside the default (int8 at DEFAULT_SCALE): label -> float32 at this scale.
+REFERENCES = {"float32@0.6": 0.6, "float32@0.8": 0.8}
+SETUPS = ("default", "default+text", "text", "text-only", *(f"text {label}" for label in REFERENCES))
 TARGET_SETUP = "text"  # the preset meant for text: the issue's target is checked on it
 WORDS = (
     "EXIT", "NORTH", "PARKING", "OPEN", "CLOSED", "PLATFORM", "STATION", "TAXI", "BAKERY", "PHARMACY",
@@ -256,7 +258,7 @@ def at_size(codec: codecs.Codec, sample: Sample, reference: list[str], budget: i
         "default+text": {"text": True},
         "text": {"policy": "text"},
         "text-only": {"importance": zeros, "text": True},
-        f"text@{FINE_SCALE}": {"policy": "text", "text": default_detector(FINE_SCALE)},
+        **{f"text {label}": {"policy": "text", "text": reference_detector(label)} for label in REFERENCES},
     }
     for setup in SETUPS:
         try:
@@ -271,6 +273,11 @@ def at_size(codec: codecs.Codec, sample: Sample, reference: list[str], budget: i
             "important_fraction": result.important_fraction,
         }
     return results
+
+
+@functools.lru_cache(maxsize=None)
+def reference_detector(label: str) -> TextDetector:
+    return TextDetector(scale=REFERENCES[label], precision="float32")
 
 
 def detection_ms_per_mp(detector: TextDetector, pixels: np.ndarray, repeats: int = TIMING_REPEATS) -> tuple[float, float]:
@@ -306,7 +313,8 @@ def time_detection(samples: list[Sample], records: list[dict[str, Any]]) -> None
     reading; in passes over all the images (not repeats of one image in a row) so that a burst of work
     from another process on these shared cores spoils one pass, not every try of an image.
     """
-    for key, detector in (("detection", default_detector()), ("detection_fine", default_detector(FINE_SCALE))):
+    for key, detector in (("detection", default_detector()),
+                          *((f"detection {label}", reference_detector(label)) for label in REFERENCES)):
         detector.detect(samples[0].pixels)  # onnxruntime's first run allocates; not part of the cost
         best = [(math.inf, math.inf)] * len(samples)
         for _ in range(TIMING_REPEATS):
@@ -327,7 +335,7 @@ def measure(sample: Sample, formats: list[str]) -> dict[str, Any]:
                   for line, ref in zip(sample.lines, reference, strict=True)],
         # Coverage here; the timings come after all the encoding and OCR (``time_detection``).
         "detection": detection_coverage(detector, sample),
-        "detection_fine": detection_coverage(default_detector(FINE_SCALE), sample),
+        **{f"detection {label}": detection_coverage(reference_detector(label), sample) for label in REFERENCES},
         "formats": {},
     }
     for name in formats:
@@ -373,6 +381,12 @@ def mean(values: list[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
 
+def detectors(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(description, detection summary) of the default detector and the references, for the report."""
+    return [(f"int8@{DEFAULT_SCALE} (default)", summary["detection"]),
+            *((label, summary[f"detection {label}"]) for label in REFERENCES)]
+
+
 def detection_summary(records: list[dict[str, Any]], key: str) -> dict[str, Any]:
     """Coverage of the plates and cost per megapixel (all images' time over all their pixels) of one detector."""
     megapixels = sum(r["width"] * r["height"] / 1e6 for r in records)
@@ -394,7 +408,7 @@ def summarise(records: list[dict[str, Any]], formats: list[str], series: list[di
         "lines": sum(len(r["lines"]) for r in records),
         "original_vs_rendered": mean([line["original_vs_rendered"] for r in records for line in r["lines"]]),
         "detection": images,
-        "detection_fine": detection_summary(records, "detection_fine"),
+        **{f"detection {label}": detection_summary(records, f"detection {label}") for label in REFERENCES},
         "detection_ms_per_mp_sizes": series,
         "detection_ms_per_mp_worst": worst,
         "formats": {},
@@ -437,17 +451,18 @@ def targets(summary: dict[str, Any], formats: list[str]) -> dict[str, Any]:
     worst = summary["detection_ms_per_mp_worst"]
     found["detection_ms_per_mp"] = {"value": worst, "text": f"<= {DETECTION_TARGET:g} ms/MP",
                                     "met": worst is not None and worst <= DETECTION_TARGET}
-    # The finer detector, for the record: both targets have to hold for one setting to count.
-    for name in formats:
-        row = summary["formats"][name]["budgets"].get("uniform_fails")
-        value = None if row is None else row[f"text@{FINE_SCALE}"]["agreement_mean"]
-        found[f"{name}_agreement_text@{FINE_SCALE}_where_uniform_fails"] = {
-            "value": value, "text": f">= {100 * AGREEMENT_TARGET:.0f} %",
-            "met": None if value is None else value >= AGREEMENT_TARGET,
-        }
-    fine = summary["detection_fine"]["ms_per_mp"]
-    found[f"detection_ms_per_mp_at_{FINE_SCALE}"] = {"value": fine, "text": f"<= {DETECTION_TARGET:g} ms/MP",
-                                                    "met": fine is not None and fine <= DETECTION_TARGET}
+    # The reference detectors, for the record: both targets have to hold for one setting to count.
+    for label in REFERENCES:
+        for name in formats:
+            row = summary["formats"][name]["budgets"].get("uniform_fails")
+            value = None if row is None else row[f"text {label}"]["agreement_mean"]
+            found[f"{name}_agreement_text_{label}_where_uniform_fails"] = {
+                "value": value, "text": f">= {100 * AGREEMENT_TARGET:.0f} %",
+                "met": None if value is None else value >= AGREEMENT_TARGET,
+            }
+        cost = summary[f"detection {label}"]["ms_per_mp"]
+        found[f"detection_ms_per_mp_{label}"] = {"value": cost, "text": f"<= {DETECTION_TARGET:g} ms/MP",
+                                                 "met": cost is not None and cost <= DETECTION_TARGET}
     return found
 
 
@@ -478,10 +493,10 @@ def markdown(report: dict[str, Any], command: str) -> str:
          f"(font sizes {', '.join(map(str, FONT_SIZES[:LINES_PER_IMAGE]))} px on plates). The recogniser "
          f"reads the originals with {percent(summary['original_vs_rendered'])} character agreement with the "
          f"rendered strings. " + " ".join(
-             f"At scale {scale} the detector covers {percent(d['plate_coverage_mean'])} of the plates' pixels on "
+             f"The detector {scale} covers {percent(d['plate_coverage_mean'])} of the plates' pixels on "
              f"average ({d['plates_covered_50']} / {summary['lines']} plates at least half covered, "
              f"{d['plates_covered_90']} at least 90 %)."
-             for scale, d in ((DEFAULT_SCALE, summary["detection"]), (FINE_SCALE, summary["detection_fine"])))),
+             for scale, d in detectors(summary))),
         "",
         ("OCR agreement: per line 1 - edit distance / length of the original's reading (character level), "
          "mean over lines; *exact*: share of lines read exactly as in the original. PSNR over the plates. "
@@ -489,7 +504,8 @@ def markdown(report: dict[str, Any], command: str) -> str:
          "Set-ups at the same byte budget (rate control, never over): *default* = default policy with the "
          "shipped model, *default+text* = the same with the text source (text and classes both weight 1), "
          "*text* = the `text` preset (text 1, classes at 0.3), *text-only* = the text source alone, "
-         f"*text@{FINE_SCALE}* = the `text` preset with the detector at scale {FINE_SCALE} (`--text-scale {FINE_SCALE}`). "
+         "*text float32@0.6* and *text float32@0.8* = the `text` preset with the float32 detector at those scales "
+         "(0.6: segpress's default before the int8 detector). "
          "*uniform fails*: per image the size of the first uniform quality (from high to low) "
          f"whose agreement drops below {100 * UNIFORM_FLOOR:.0f} %."),
     ]
@@ -514,10 +530,10 @@ def markdown(report: dict[str, Any], command: str) -> str:
     lines += ["", "## Detection cost", "",
               ("Wall time is the target; CPU time is all threads together (about twice the wall time when both "
                "cores are free, about equal when another process holds one)."), "",
-              "| Images | Working size | wall ms/MP | CPU ms/MP |", "|---|---|---|---|",
-              *(f"| the {summary['images']} benchmark images | scale {scale} | "
+              "| Images | Detector, or working size | wall ms/MP | CPU ms/MP |", "|---|---|---|---|",
+              *(f"| the {summary['images']} benchmark images | {scale} | "
                 f"{decibels(d['ms_per_mp'])} | {decibels(d['cpu_ms_per_mp'])} |"
-                for scale, d in ((DEFAULT_SCALE, summary["detection"]), (FINE_SCALE, summary["detection_fine"])))]
+                for scale, d in detectors(summary))]
     for row in summary["detection_ms_per_mp_sizes"]:
         lines.append(f"| coffee resized to {row['width']}x{row['height']} | {row['working'][1]}x{row['working'][0]} | "
                      f"{row['ms_per_mp']:.1f} | {row['cpu_ms_per_mp']:.1f} |")
@@ -543,7 +559,7 @@ def print_summary(report: dict[str, Any]) -> None:
                               for setup in ("uniform", *SETUPS))
             print(f"  {key} ({row['bytes_mean'] or 0:,.0f} B): {cells}")
     print(f"\ndetection: {decibels(summary['detection']['ms_per_mp'])} ms/MP on the images "
-          f"({decibels(summary['detection_fine']['ms_per_mp'])} at scale {FINE_SCALE}); "
+          + "".join(f"({label} {decibels(summary[f'detection {label}']['ms_per_mp'])}) " for label in REFERENCES) + "; "
           + ", ".join(f"{r['width']}x{r['height']} {r['ms_per_mp']:.1f}" for r in summary["detection_ms_per_mp_sizes"]))
     for key, target in summary["targets"].items():
         print(f"  target {key} {target['text']}: {verdict(target['met'])} ({target['value']})")
@@ -601,7 +617,8 @@ def main(argv: list[str]) -> None:
             "photos": list(names), "rounds": args.rounds, "font_sizes": FONT_SIZES[:LINES_PER_IMAGE], "seed": SEED,
             "uniform_qualities": UNIFORM_QUALITIES, "extra_qualities": EXTRA_QUALITIES,
             "uniform_floor": UNIFORM_FLOOR, "formats": args.formats, "setups": SETUPS,
-            "detector": {"scale": DEFAULT_SCALE, "fine_scale": FINE_SCALE, "max_side": DEFAULT_MAX_SIDE},
+            "detector": {"scale": DEFAULT_SCALE, "precision": "int8", "max_side": DEFAULT_MAX_SIDE,
+                         "references": REFERENCES},
             "agreement": "per line 1 - Levenshtein(original reading, decoded reading) / len(original reading), "
                          "floored at 0; mean over lines",
             "timing": f"time.perf_counter, best of {TIMING_REPEATS}",

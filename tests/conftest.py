@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 from skimage import data
+
+# Built files (the int8 text detector) go to the repository's build folder, not the user's cache;
+# worker processes that tests start inherit it.
+os.environ.setdefault("SEGPRESS_CACHE_DIR", str(Path(__file__).resolve().parent.parent / "build" / "test-cache"))
 
 
 @pytest.fixture(scope="session")

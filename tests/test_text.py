@@ -8,6 +8,7 @@ on photos and plain grounds) or real: ``skimage.data.page()`` is a photograph of
 from __future__ import annotations
 
 import json
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -100,12 +101,44 @@ def test_model_comes_from_the_installed_package():
     assert "PP-OCRv4 det" in textdet.describe()
 
 
+def test_the_default_detector_is_an_int8_build_made_once_and_cached(tmp_path, monkeypatch, coffee_text):
+    monkeypatch.setenv("SEGPRESS_CACHE_DIR", str(tmp_path / "cache"))
+    built = TextDetector()
+    assert built.path.parent == tmp_path / "cache" and built.path.name.startswith("ppocrv4-det-int8-")
+    stamp = built.path.stat().st_mtime_ns
+    assert TextDetector().path == built.path and built.path.stat().st_mtime_ns == stamp  # not built again
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [built.path.name]  # no temporary files left
+    full = TextDetector(precision="float32")
+    assert full.path == textdet.model_file(textdet.DETECTOR_FILE)
+    # Both find the rendered lines.
+    pixels, boxes = coffee_text
+    for found in (built.detect(pixels), full.detect(pixels)):
+        assert all(coverage(found.regions, box) > 0.7 for box in boxes)
+    with pytest.raises(OptionError, match="precision must be one of int8, float32"):
+        TextDetector(precision="fp16")
+
+
+def test_without_onnx_the_int8_build_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEGPRESS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
+    with pytest.raises(OptionError, match=r"built with onnx, which is not installed: pip install 'segpress\[text\]'"):
+        TextDetector()
+
+
+def test_an_unwritable_cache_builds_in_a_private_folder(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("SEGPRESS_CACHE_DIR", str(blocker / "cache"))
+    built = TextDetector()
+    assert built.path.is_file() and not str(built.path).startswith(str(blocker))
+
+
 def test_working_size_is_scaled_bounded_and_a_multiple_of_32(detector):
     for height, width in ((1, 1), (37, 1001), (480, 640), (3000, 4000), (12000, 300), (100000, 100000)):
         rows, cols = detector.working_size(height, width)
         assert rows % 32 == 0 and cols % 32 == 0
         assert 32 <= rows <= detector.max_side and 32 <= cols <= detector.max_side
-    assert detector.working_size(480, 640) == (288, 384)  # 0.6 x 480 = 288, 0.6 x 640 = 384
+    assert detector.working_size(480, 640) == (320, 448)  # 0.7 x 480 = 336 -> 320 (32 x 10.5, to even), 0.7 x 640 = 448
     assert max(detector.working_size(3000, 4000)) == detector.max_side // 32 * 32
 
 

@@ -47,7 +47,7 @@ OverwriteOption = Annotated[bool, typer.Option(help="Replace existing output fil
 MaxPixelsOption = Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")]
 SegmenterOption = Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")]
 TextOption = Annotated[Optional[bool], typer.Option("--text/--no-text", help="Add detected text (signs, plates, documents) to the importance, with the policy's text weight; needs segpress[text]. Default: as the policy says.", show_default=False)]
-TextScaleOption = Annotated[Optional[float], typer.Option(help=f"Resolution the text detector runs at, relative to the image (default {DEFAULT_TEXT_SCALE}); 0.8 finds smaller, fainter text at about 1.6 times the cost.", show_default=False)]
+TextScaleOption = Annotated[Optional[float], typer.Option(help=f"Resolution the text detector runs at, relative to the image (default {DEFAULT_TEXT_SCALE}); higher finds smaller, fainter text at a cost that grows with its square.", show_default=False)]
 
 
 app = typer.Typer(
