@@ -31,6 +31,7 @@ detection it imports the package's own code, which needs OpenCV, pyclipper and S
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import hashlib
@@ -339,7 +340,10 @@ def _cache_dir() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def _private_dir() -> str:
-    return tempfile.mkdtemp(prefix="segpress-text-")
+    """A temporary folder of this process, removed when it exits."""
+    folder = tempfile.mkdtemp(prefix="segpress-text-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _quantize(source: Path, target: Path) -> None:
