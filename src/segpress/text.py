@@ -302,8 +302,9 @@ def quantized_model(source: Path) -> Path:
     """The int8 version of the float32 detector ``source``: built on first use, then read from the cache.
 
     Why: int8 convolutions (VNNI on these CPUs) let the network run at 0.7 of the image's resolution for
-    the time float32 takes at 0.6, and 0.7 finds smaller text: on 192 rendered lines (benchmarks/text.py
-    rounds 5-12) 182 found against 176, as float32 at 0.7 (184) and nearly 0.8 (185, 1.5 times the cost).
+    the time float32 takes at 0.6, and 0.7 finds smaller text: on 288 rendered lines (benchmarks/text.py
+    renderings, rounds 1-12) 274 found against 257 for float32 at 0.6 (70 against 67 ms/MP), 280 for
+    float32 at 0.8 (112 ms/MP).
     How: onnxruntime's own tools, as its documentation for CNNs says: its pre-processing, the opset raised
     to 17, static quantisation (QOperator, int8 weights per channel with reduce_range, which keeps
     CPUs without VNNI from saturating; uint8 activations calibrated by MinMax on _CALIBRATION_PICTURES at
