@@ -55,6 +55,7 @@ Emit = Callable[[dict[str, Any]], None]
 class EngineResult:
     interrupted: bool = False
     worker_peak_rss: dict[int, int] = field(default_factory=dict)  # worker pid -> peak resident bytes
+    workers_lost: int = 0  # worker pools broken by a worker that died (its write may have left a temporary)
 
 
 def run_local(job: Job, tasks: list[Task], workers: int, emit: Emit, stop: StopRequest) -> EngineResult:
@@ -70,7 +71,7 @@ def run_local(job: Job, tasks: list[Task], workers: int, emit: Emit, stop: StopR
             raise
         finally:
             pool.close()
-    return EngineResult(interrupted=stop.requested, worker_peak_rss=pool.peak_rss)
+    return EngineResult(interrupted=stop.requested, worker_peak_rss=pool.peak_rss, workers_lost=pool.lost)
 
 
 def chunk_size(count: int, workers: int) -> int:
@@ -87,6 +88,7 @@ class _Pool:
         self.peak_rss: dict[int, int] = {}
         self.executor = self._start()
         self.broken = False
+        self.lost = 0
 
     def _start(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -126,6 +128,7 @@ class _Pool:
         try:
             records, pid, peak = future.result()
         except BrokenProcessPool:
+            self.lost += not self.broken  # the pool's other futures fail with it: one loss
             self.broken = True
             if alone:
                 self.emit(failed(self.job, chunk[0], _CRASHED))

@@ -55,7 +55,7 @@ class BatchSummary:
     bytes_out: int = 0
     seconds: float = 0.0  # from the first input given to the engine to the last record
     interrupted: bool = False
-    swept: int = 0  # temporary files of an earlier, killed run removed from the destination
+    swept: int = 0  # temporary files of killed writes removed: an earlier run's, or this run's dead workers
     failures: list[tuple[str, str]] = field(default_factory=list)  # (input, error), the first 100
     worker_peak_rss: list[int] = field(default_factory=list)  # bytes, local engine
 
@@ -156,6 +156,9 @@ def run_batch(
         with stop_on_interrupt() as stop:
             result = _run_engine(engine, job, plan.tasks, workers, emit, stop, ray_address)
         summary.seconds = time.perf_counter() - started
+        if result.workers_lost:
+            # A worker killed while writing left its temporary file; every worker is gone now.
+            summary.swept += sweep_temporaries(job.destination)
     summary.interrupted = result.interrupted
     summary.worker_peak_rss = sorted(result.worker_peak_rss.values())
     return summary
