@@ -5,7 +5,7 @@
     finish: segpress.api.compress (the decoded image and its segmentation) ─ write_file (atomic) ─ record
 
 The local engine runs the three steps in a worker process per chunk of inputs (:func:`process`); the Ray
-engine runs each as its own stage. No step raises for a bad input: the error becomes a ``"failed"``
+engine declares each as a Ray Data stage (Ray Data fuses them into its actors). No step raises for a bad input: the error becomes a ``"failed"``
 record with a one-line message, and the rest of the job goes on.
 """
 
