@@ -421,3 +421,23 @@ def test_serve_refuses_an_address_it_cannot_have_in_one_line(capsys):
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: cannot listen on 127.0.0.1:") and "\n" not in error
     assert main(["serve", "--port", "70000"]) == 2
+
+
+def test_a_policy_with_text_detects_once_per_upload(client, cat, monkeypatch):
+    from segpress.server import service
+    from segpress.text import default_detector
+
+    calls = []
+
+    class Counting:
+        def detect(self, pixels):
+            calls.append(pixels.shape)
+            return default_detector().detect(pixels)
+
+    monkeypatch.setattr(service, "default_detector", Counting)
+    image_id = client.post("/api/v1/segment", files=upload("cat.jpg", cat)).json()["image_id"]
+    for quality in (40, 60):
+        response = client.post(f"/api/v1/images/{image_id}/compress", json={"policy": "text", "roi_quality": quality})
+        assert response.status_code == 200, response.text
+        assert response.json()["summary"]["source"].endswith("+text")
+    assert len(calls) == 1

@@ -287,6 +287,15 @@ def test_combine_is_the_maximum_of_weighted_maps():
         combine([(1.5, a)])
 
 
+def test_a_detection_made_before_is_used_as_it_is(coffee_text):
+    pixels, boxes = coffee_text
+    found = segpress.detect_text(pixels)
+    again = segpress.compress(pixels, text=found, compare=False)
+    assert again.data == segpress.compress(pixels, text=True, compare=False).data
+    with pytest.raises(OptionError, match="is for a"):
+        segpress.compress(pixels[:200], text=found, compare=False)
+
+
 def test_policy_sources_table(tmp_path):
     path = tmp_path / "signs.toml"
     path.write_text("[weights]\nperson = 1.0\n\n[sources]\nclasses = 0.4\ntext = 1.0\n")

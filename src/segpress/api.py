@@ -146,8 +146,9 @@ def detect_text(image: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     return default_detector().detect(load_image(image, max_pixels=max_pixels).pixels)
 
 
-def wants_text(text: bool | TextDetector | None, policy: Policy) -> bool:
-    """Whether text detection runs: as asked (a detector counts as yes), or (None) as the policy's ``[sources]`` says.
+def wants_text(text: bool | TextDetector | TextDetection | None, policy: Policy) -> bool:
+    """Whether text is used: as asked (a detector or a detection counts as yes), or (None) as the policy's
+    ``[sources]`` says.
 
     Asking for text under a policy that weighs it 0 is an ``OptionError``: it would change nothing.
     """
@@ -166,7 +167,7 @@ def build_importance(
     labels: ImageSource | None = None,
     segmenter: SegmenterSource = None,
     policy: str | Policy = "default",
-    text: bool | TextDetector | None = None,
+    text: bool | TextDetector | TextDetection | None = None,
     margin: float | None = None,
     feather: float | None = None,
     min_area: float | None = None,
@@ -177,8 +178,8 @@ def build_importance(
     A label map holds segpress taxonomy indices (``segpress.taxonomy.CLASSES``) and goes through
     ``policy``. Without an array, mask or label map, ``segmenter`` (None: the shipped model) gives
     class probabilities and the map is each pixel's expected policy weight. With ``text`` (True: the
-    default :class:`~segpress.text.TextDetector`, or one given; None: as the policy's ``[sources]``
-    says) the detected text regions are added: the map is the maximum of each source's map times its
+    default :class:`~segpress.text.TextDetector`, or one given, or a detection of this image made
+    before; None: as the policy's ``[sources]`` says) the detected text regions are added: the map is the maximum of each source's map times its
     policy weight (``importance.combine``). Margins, feathering and the minimum region area default to
     the policy's values.
     """
@@ -219,8 +220,14 @@ def build_importance(
     ))]
     detection = None
     if use_text:
-        detector = text if isinstance(text, TextDetector) else default_detector()
-        detection = detector.detect(image.pixels)
+        detection = text if isinstance(text, TextDetection) else (
+            text if isinstance(text, TextDetector) else default_detector()
+        ).detect(image.pixels)
+        if detection.regions.shape != size:
+            raise OptionError(
+                f"the text detection given is for a {detection.width}x{detection.height} image, "
+                f"not {image.width}x{image.height}"
+            )
         # Text regions are already grown to each line's full extent (the detector's unclip step), so
         # they join the map unshaped: a margin and feather around every line would raise the quality of
         # two or three times its blocks, bytes that small text needs for itself (benchmarks/text.py).
@@ -265,7 +272,7 @@ def compress(
     labels: ImageSource | None = None,
     segmenter: SegmenterSource = None,
     policy: str | Policy = "default",
-    text: bool | TextDetector | None = None,
+    text: bool | TextDetector | TextDetection | None = None,
     format: str = "jpeg",
     roi_quality: int = DEFAULT_ROI_QUALITY,
     bg_quality: int = DEFAULT_BG_QUALITY,
@@ -294,7 +301,8 @@ def compress(
         segmenter: used when none of the three is given: None for the shipped model, a
             :class:`~segpress.segmenters.Segmenter`, or a user model config path (TOML/YAML).
         text: add detected text (PP-OCRv4's detector, ``segpress[text]``; True for the default
-            :class:`~segpress.text.TextDetector`, or one of your own settings) to the importance, with
+            :class:`~segpress.text.TextDetector`, or one of your own settings, or a
+            :class:`~segpress.text.TextDetection` of this image made before) to the importance, with
             the policy's ``text`` weight; None: only if the policy's ``[sources]`` lists text.
         format: a registered codec name (``segpress.codecs.names()``).
         roi_quality, bg_quality: quality (1..100) for importance 1 and importance 0; with a target,

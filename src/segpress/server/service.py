@@ -25,6 +25,7 @@ from ..importance import region_shares
 from ..policy import Policy, available_policies, load_policy
 from ..segmenters import Segmenter, render
 from ..taxonomy import CLASSES
+from ..text import TextDetection, default_detector
 from .schemas import CompressOptions
 from .store import ImageStore, StoredImage, StoredSegmenter, image_id
 
@@ -70,11 +71,17 @@ def compress_stored(image: StoredImage, options: CompressOptions, max_pixels: in
     policy = policy_for(options)
     settings = options.model_dump(exclude={"policy", "weights", "default_weight", "preview", "name", "file", "response"})
     with named_errors(image.name):
+        # A policy with text (the text preset) detects it once per upload, as the model segments once.
+        text = image.text(detect_text) if api.wants_text(None, policy) else None
         result = api.compress(
-            image.data, segmenter=StoredSegmenter(image.segmentation), policy=policy,
+            image.data, segmenter=StoredSegmenter(image.segmentation), policy=policy, text=text,
             max_pixels=max_pixels, **settings,
         )
     return result, policy
+
+
+def detect_text(image: StoredImage) -> TextDetection:
+    return default_detector().detect(load_image(image.data, max_pixels=image.width * image.height).pixels)
 
 
 def compress_payload(image: StoredImage, options: CompressOptions, max_pixels: int, *, preview: bool,

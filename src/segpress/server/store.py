@@ -2,6 +2,7 @@
 
     upload bytes ─ sha256 ─ ImageStore (LRU, bounded in entries and bytes) ─ StoredImage
                                                                              ├─ segmentation, shares
+                                                                             ├─ text detection, made once on demand
                                                                              └─ renditions (PNG), made once on demand
 
 An image is known by the hash of its bytes, so the same upload twice is segmented once, and an id
@@ -21,6 +22,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..segmenters import Segmentation, Segmenter
+from ..text import TextDetection
 
 
 def image_id(data: bytes) -> str:
@@ -39,6 +41,7 @@ class StoredImage:
     shares: dict[str, float]  # class -> fraction of pixels, largest first
     notes: list[str]  # conversions load_image applied (orientation, alpha, bit depth...)
     renditions: dict[str, bytes] = field(default_factory=dict, repr=False)
+    _text: TextDetection | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -51,10 +54,17 @@ class StoredImage:
 
     @property
     def nbytes(self) -> int:
-        """Memory held, counting the full-size label map and room for the PNG renditions."""
+        """Memory held, counting the full-size label map and room for the PNG renditions and a text detection."""
         pixels = self.width * self.height
         working = self.segmentation.working_probabilities.nbytes
-        return len(self.data) + working + pixels + 4 * pixels
+        return len(self.data) + working + pixels + 4 * pixels + 3 * pixels
+
+    def text(self, detect: Callable[[StoredImage], TextDetection]) -> TextDetection:
+        """The text found in the image, by ``detect`` the first time (a policy with text asks for it)."""
+        with self._lock:  # two requests detect once
+            if self._text is None:
+                self._text = detect(self)
+            return self._text
 
     def rendition(self, kind: str, make: Callable[[StoredImage], bytes]) -> bytes:
         """The PNG called ``kind``, made by ``make`` the first time it is asked for."""
