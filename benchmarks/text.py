@@ -307,11 +307,12 @@ def detection_coverage(detector: TextDetector, sample: Sample) -> dict[str, Any]
 
 
 def time_detection(samples: list[Sample], records: list[dict[str, Any]]) -> None:
-    """Detection cost of both detectors on every image, in a phase of its own: best of TIMING_REPEATS passes.
+    """Detection cost of each detector on every image, in a phase of its own: best of TIMING_REPEATS passes.
 
-    Apart from the rest because the recogniser's onnxruntime threads keep spinning for a while after a
-    reading; in passes over all the images (not repeats of one image in a row) so that a burst of work
-    from another process on these shared cores spoils one pass, not every try of an image.
+    Apart from the rest so that nothing else the benchmark runs shares the cores (the recogniser's
+    onnxruntime threads spin for a while after a reading); in passes over all the images (not repeats
+    of one image in a row) so that a burst of work from another process on these shared cores spoils
+    one pass, not every try of an image.
     """
     for key, detector in (("detection", default_detector()),
                           *((f"detection {label}", reference_detector(label)) for label in REFERENCES)):
