@@ -47,6 +47,8 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+from segpress.imageio import atomic_write
+
 REPO = Path(__file__).resolve().parent.parent
 TARGETS = {"two_workers_speedup": 1.7, "ray_vs_local": 0.75}
 CLI = [sys.executable, "-c", "from segpress.cli import run; run()"]
@@ -245,12 +247,6 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(path: Path, data: bytes) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--camvid", type=Path, default=REPO.parent / "shared" / "data" / "camvid")
@@ -303,9 +299,9 @@ def main(argv: list[str]) -> int:
             sys.modules["ray"].shutdown()
         shutil.rmtree(work, ignore_errors=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    write(args.out / "batch.json", json.dumps(report, indent=1).encode())
+    atomic_write(args.out / "batch.json", json.dumps(report, indent=1).encode(), overwrite=True)
     text = markdown(report)
-    write(args.out / "batch.md", text.encode())
+    atomic_write(args.out / "batch.md", text.encode(), overwrite=True)
     print(text)
     return 0
 

@@ -34,6 +34,7 @@ import onnxruntime
 from PIL import Image
 
 from segpress.evaluation import confusion_png, evaluate_segmenter
+from segpress.imageio import atomic_write
 from segpress.segmenters import default_segmenter, load_segmenter
 from segpress.train.data import read_camvid, read_msrc
 
@@ -128,12 +129,6 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
@@ -163,10 +158,10 @@ def main(argv: list[str]) -> int:
     for key, title in (("camvid_val", "CamVid val"), ("msrc_val", "MSRC-v2 held-out split")):
         metrics = report[key]
         png = confusion_png(metrics["confusion"], metrics["classes"], f"{segmenter.name}, {title}")
-        write(args.out / f"segmenter-confusion-{key}.png", png)
-    write(args.out / "segmenter.json", json.dumps(report, indent=1).encode())
+        atomic_write(args.out / f"segmenter-confusion-{key}.png", png, overwrite=True)
+    atomic_write(args.out / "segmenter.json", json.dumps(report, indent=1).encode(), overwrite=True)
     text = markdown(report)
-    write(args.out / "segmenter.md", text.encode())
+    atomic_write(args.out / "segmenter.md", text.encode(), overwrite=True)
     print(text)
     return 0
 

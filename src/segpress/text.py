@@ -53,7 +53,8 @@ from PIL import Image
 from scipy import ndimage
 
 from .errors import InputError, OptionError
-from .segmenters.base import resize_bilinear
+from .segmenters.base import as_rgb, resize_bilinear
+from .segmenters.onnx import open_session
 
 DISTRIBUTION = "rapidocr-onnxruntime"
 DETECTOR_FILE = "ch_PP-OCRv4_det_infer.onnx"
@@ -141,6 +142,17 @@ class TextDetection:
         return {"share": self.share, "boxes": [list(box) for box in self.boxes], "seconds": self.seconds}
 
 
+def working_size(height: int, width: int, scale: float, max_side: int) -> tuple[int, int]:
+    """(h, w) the network runs at: ``scale`` times the image, longer side <= ``max_side``, multiples of 32."""
+    factor = min(scale, max_side / max(height, width))
+    limit = max_side // STRIDE * STRIDE
+
+    def side(length: int) -> int:
+        return min(limit, max(STRIDE, round(length * factor / STRIDE) * STRIDE))
+
+    return side(height), side(width)
+
+
 class TextDetector:
     """PP-OCRv4's DB text detector run by onnxruntime on the CPU; the session is made once and reused."""
 
@@ -170,7 +182,11 @@ class TextDetector:
             self.path = quantized_model(source) if precision == "int8" else source
         self.scale = scale
         self.max_side = max_side
-        self._session = _open_session(self.path, threads)
+        if not self.path.is_file():
+            raise OptionError(f"text detector model not found: {self.path}")
+        # Idle threads sleep instead of spinning: beside other busy processes on 2 cores, spinning threads
+        # doubled the wall time (measured: 114 vs 71 ms/MP); alone, the difference is small.
+        self._session = open_session(self.path, threads, spinning=False)
         self._input = self._session.get_inputs()[0].name
 
     def __repr__(self) -> str:
@@ -178,18 +194,12 @@ class TextDetector:
 
     def working_size(self, height: int, width: int) -> tuple[int, int]:
         """(h, w) the network runs at: ``scale`` times the image, longer side <= ``max_side``, multiples of 32."""
-        factor = min(self.scale, self.max_side / max(height, width))
-        limit = self.max_side // STRIDE * STRIDE
-
-        def side(length: int) -> int:
-            return min(limit, max(STRIDE, round(length * factor / STRIDE) * STRIDE))
-
-        return side(height), side(width)
+        return working_size(height, width, self.scale, self.max_side)
 
     def detect(self, pixels: np.ndarray) -> TextDetection:
         """Text regions of uint8 pixels (HxWx3 RGB or HxW grey) of any size."""
         started = time.perf_counter()
-        rgb = _as_rgb(pixels)
+        rgb = as_rgb(pixels, "text detection")
         height, width = rgb.shape[:2]
         size = self.working_size(height, width)
         probability = self._probability(rgb, size)
@@ -294,15 +304,6 @@ def _scale_boxes(boxes: list[Box], grid: tuple[int, int], height: int, width: in
     return sorted(scaled, key=lambda box: (box[1], box[0]))
 
 
-def _as_rgb(pixels: np.ndarray) -> np.ndarray:
-    pixels = np.asarray(pixels)
-    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
-        raise InputError(f"text detection takes uint8 HxW or HxWx3 pixels, not {pixels.dtype} of shape {pixels.shape}")
-    if 0 in pixels.shape[:2]:
-        raise InputError(f"image has no pixels ({pixels.shape[1]}x{pixels.shape[0]})")
-    return np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
-
-
 def quantized_model(source: Path) -> Path:
     """The int8 version of the float32 detector ``source``: built on first use, then read from the cache.
 
@@ -383,16 +384,14 @@ def _quantize(source: Path, target: Path) -> None:
 def _calibration_inputs() -> list[dict[str, np.ndarray]]:
     from skimage import data
 
-    sizer = TextDetector.__new__(TextDetector)  # working_size only needs the scale and max_side
-    sizer.scale, sizer.max_side = DEFAULT_SCALE, DEFAULT_MAX_SIDE
     inputs = []
     for name in _CALIBRATION_PICTURES:
         picture = getattr(data, name)()
-        rgb = _as_rgb(np.ascontiguousarray(picture[..., :3] if picture.ndim == 3 else picture))
+        rgb = as_rgb(np.ascontiguousarray(picture[..., :3] if picture.ndim == 3 else picture), "text detection")
         # Bicubic here, though detection resizes bilinearly: the int8 detector calibrated on bicubic
         # inputs found 274 of 288 benchmark lines at 0.7, calibrated on bilinear ones 263 (the sharper
         # inputs widen the activation ranges a little, and small text's strong responses clip less).
-        inputs.append({"x": _network_input(rgb, sizer.working_size(*rgb.shape[:2]), Image.Resampling.BICUBIC)})
+        inputs.append({"x": _network_input(rgb, working_size(*rgb.shape[:2], DEFAULT_SCALE, DEFAULT_MAX_SIDE), Image.Resampling.BICUBIC)})
     return inputs
 
 
@@ -405,24 +404,6 @@ def _quiet_quantization():
         yield
     finally:
         logging.disable(previous)
-
-
-def _open_session(path: Path, threads: int | None):
-    import onnxruntime
-
-    if not path.is_file():
-        raise OptionError(f"text detector model not found: {path}")
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads or 0
-    options.inter_op_num_threads = 1
-    # Idle threads sleep instead of spinning: beside other busy processes on 2 cores, spinning threads
-    # doubled the wall time (measured: 114 vs 71 ms/MP); alone, the difference is small.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3  # errors only
-    try:
-        return onnxruntime.InferenceSession(fspath(path), options, providers=["CPUExecutionProvider"])
-    except Exception as error:  # onnxruntime's own types
-        raise InputError(f"{path}: not a usable ONNX model ({str(error).splitlines()[0]})") from error
 
 
 @functools.lru_cache(maxsize=4)
@@ -449,7 +430,7 @@ def read_text(pixels: np.ndarray, boxes: list[Box]) -> list[str]:
     Uses the package's own recogniser (its resizing, normalisation and CTC decoding with the
     character list stored in the model), which imports OpenCV, pyclipper and Shapely.
     """
-    rgb = _as_rgb(pixels)
+    rgb = as_rgb(pixels, "text detection")
     crops = []
     for left, top, right, bottom in boxes:
         crop = rgb[max(0, top) : bottom, max(0, left) : right]

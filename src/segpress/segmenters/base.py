@@ -23,11 +23,29 @@ from functools import cached_property
 import numpy as np
 from PIL import Image
 
+from segpress.errors import InputError
 from segpress.taxonomy import CLASSES
 
 UNLABELLED = 255  # label of pixels where classes outside the taxonomy are most likely
 # Values resampled at once when building full-resolution labels: bounds the (C, rows, W) temporary to 32 MB.
 _STRIP_VALUES = 1 << 23
+
+
+def as_rgb(pixels: np.ndarray, user: str = "a segmenter") -> np.ndarray:
+    """uint8 HxWx3 RGB from uint8 RGB or grey pixels; ``InputError`` naming ``user`` for anything else."""
+    pixels = np.asarray(pixels)
+    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
+        raise InputError(f"{user} takes uint8 HxW or HxWx3 pixels, not {pixels.dtype} of shape {pixels.shape}")
+    if 0 in pixels.shape[:2]:
+        raise InputError(f"image has no pixels ({pixels.shape[1]}x{pixels.shape[0]})")
+    return np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
+
+
+def resize_rgb(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """uint8 RGB resized to (height, width); Pillow's bilinear filter antialiases when shrinking."""
+    if pixels.shape[:2] == size:
+        return pixels
+    return np.asarray(Image.fromarray(pixels).resize((size[1], size[0]), Image.Resampling.BILINEAR))
 
 
 def resize_bilinear(values: np.ndarray, height: int, width: int, rows: slice | None = None) -> np.ndarray:

@@ -28,12 +28,11 @@ from os import PathLike, fspath
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from segpress.errors import InputError, OptionError
 from segpress.taxonomy import CLASSES
 
-from .base import Segmentation, Segmenter, resize_bilinear
+from .base import Segmentation, Segmenter, as_rgb, resize_bilinear, resize_rgb
 
 # The working image's longer side, unless the model's metadata says otherwise (input.max_side). 480 is
 # the CamVid frame width: the scale the shipped model trained around (crops of 480x360 frames scaled
@@ -137,7 +136,7 @@ class OnnxSegmenter(Segmenter):
         self.path = Path(model_path)
         self.config = config
         self.name = config.name
-        self._session = _open_session(self.path, threads)
+        self._session = open_session(self.path, threads)
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1:
             raise InputError(f"{self.path}: the model takes {len(inputs)} inputs; segpress feeds one image tensor")
@@ -158,7 +157,7 @@ class OnnxSegmenter(Segmenter):
     def segment_batch(self, images: Sequence[np.ndarray]) -> list[Segmentation]:
         """Segment ``images`` (uint8 HxWx3 or HxW each); images of the same working size share runs."""
         started = time.perf_counter()
-        prepared = [_as_rgb(image) for image in images]
+        prepared = [as_rgb(image) for image in images]
         working: list[np.ndarray | None] = [None] * len(prepared)
         groups: dict[tuple[int, int], list[int]] = {}
         for index, pixels in enumerate(prepared):
@@ -179,7 +178,7 @@ class OnnxSegmenter(Segmenter):
 
     def _fit(self, pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         """Resized to ``size``, then padded (bottom and right, by reflection) to multiples of the stride."""
-        resized = _resize(pixels, size)
+        resized = resize_rgb(pixels, size)
         if self.config.input_size is not None:
             return resized
         step = self.config.stride
@@ -254,7 +253,9 @@ class OnnxSegmenter(Segmenter):
         self._run(np.zeros((1, *size, 3), np.uint8))
 
 
-def _open_session(path: Path, threads: int | None):
+def open_session(path: Path, threads: int | None, *, spinning: bool = True):
+    """An onnxruntime CPU session for ``path``: ``threads`` intra-op threads (None: all cores), errors only
+    logged; ``spinning=False`` lets idle threads sleep (for a model that runs beside other busy work)."""
     try:
         import onnxruntime
     except ImportError as error:  # a core dependency, but a broken install should say what is missing
@@ -266,6 +267,8 @@ def _open_session(path: Path, threads: int | None):
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads or 0
     options.inter_op_num_threads = 1
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only: onnxruntime's warnings are not the user's to fix
     try:
         return onnxruntime.InferenceSession(fspath(path), options, providers=["CPUExecutionProvider"])
@@ -292,22 +295,6 @@ def _mapping_matrix(config: ModelConfig) -> tuple[np.ndarray | None, bool]:
         if name in config.mapping:
             matrix[CLASSES.index(config.mapping[name]), column] = 1
     return matrix, bool(matrix.sum(axis=0).all())
-
-
-def _as_rgb(pixels: np.ndarray) -> np.ndarray:
-    pixels = np.asarray(pixels)
-    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
-        raise InputError(f"a segmenter takes uint8 HxW or HxWx3 pixels, not {pixels.dtype} of shape {pixels.shape}")
-    if 0 in pixels.shape[:2]:
-        raise InputError(f"image has no pixels ({pixels.shape[1]}x{pixels.shape[0]})")
-    return np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
-
-
-def _resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """uint8 RGB resized to (height, width); Pillow's bilinear filter antialiases when shrinking."""
-    if pixels.shape[:2] == size:
-        return pixels
-    return np.asarray(Image.fromarray(pixels).resize((size[1], size[0]), Image.Resampling.BILINEAR))
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
