@@ -7,6 +7,11 @@ carry fine structure worth a little protection; sky, road, vegetation, water and
 large textured backgrounds where bytes are cheapest to save. Species, vehicle types or tree
 versus grass would never get different weights, so they are merged into one class each.
 
+Ordinary photos added two distinctions at the end (existing indices keep their meaning, so label
+maps written before stay valid): ``interior`` (walls, floors, ceilings, curtains, rugs: indoor
+surfaces, as cheap as sky) and ``furniture`` (beds, tables, chairs, sofas, cabinets, shelves: large
+and plain next to the household ``object`` class that a product shot protects).
+
 The two source datasets label differently (CamVid: street scenes; MSRC-21: general photos);
 ``CAMVID_TO_TAXONOMY`` and ``MSRC_TO_TAXONOMY`` say how each source class maps onto the
 taxonomy, and :func:`remap_labels` applies such a mapping to a label map.
@@ -21,6 +26,7 @@ from segpress.errors import InputError
 CLASSES: tuple[str, ...] = (
     "sky", "building", "pole", "road", "pavement", "vegetation", "sign", "fence",
     "vehicle", "person", "bicycle", "animal", "water", "terrain", "object",
+    "interior", "furniture",
 )
 
 # CamVid's 11-class benchmark labelling; label 11 is "unlabelled".
@@ -50,7 +56,7 @@ MSRC_TO_TAXONOMY: dict[str, str] = {
     "horse": "animal", "sheep": "animal", "sky": "sky", "mountain": "terrain",
     "aeroplane": "vehicle", "water": "water", "face": "person", "car": "vehicle",
     "bicycle": "bicycle", "flower": "vegetation", "sign": "sign", "bird": "animal",
-    "book": "object", "chair": "object", "road": "road", "cat": "animal", "dog": "animal",
+    "book": "object", "chair": "furniture", "road": "road", "cat": "animal", "dog": "animal",
     "body": "person", "boat": "vehicle",
 }
 

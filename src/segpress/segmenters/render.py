@@ -35,6 +35,8 @@ PALETTE: dict[str, tuple[int, int, int]] = {
     "water": (0, 0, 120),
     "terrain": (150, 120, 60),
     "object": (200, 200, 200),
+    "interior": (110, 100, 90),
+    "furniture": (140, 90, 160),
 }
 UNLABELLED_COLOUR = (0, 0, 0)
 OVERLAY_OPACITY = 0.5

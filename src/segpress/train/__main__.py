@@ -16,6 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     train_parser = commands.add_parser("train", help="train the segmenter as a TOML config says")
     train_parser.add_argument("config")
     train_parser.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/last.pt")
+    train_parser.add_argument(
+        "--no-val", action="store_true", help="skip the per-epoch evaluation (best.pt is then the last epoch)"
+    )
+    teach_parser = commands.add_parser("teach", help="cache the teachers' targets for the photos a config's [teach] names")
+    teach_parser.add_argument("config")
     export_parser = commands.add_parser("export", help="export a checkpoint to ONNX plus a metadata JSON")
     export_parser.add_argument("checkpoint")
     export_parser.add_argument("onnx")
@@ -25,11 +30,18 @@ def main(argv: list[str] | None = None) -> int:
     from segpress.train.config import load_config
     from segpress.train.export import export_checkpoint
     from segpress.train.loop import train
+    from segpress.train.photos import teach
 
     try:
         if args.command == "train":
             overrides = {"resume": True} if args.resume else {}
-            train(load_config(args.config, **overrides))
+            train(load_config(args.config, **overrides), validate=not args.no_val)
+        elif args.command == "teach":
+            config = load_config(args.config)
+            if config.teach is None:
+                raise OptionError(f"{args.config}: no [teach] table")
+            counts = teach(config.teach)
+            print(f"{counts['photos']} photos: {counts['made']} taught, {counts['skipped']} already cached in {config.teach.cache}")
         else:
             export_checkpoint(args.checkpoint, args.onnx, overwrite=args.overwrite)
     except SegpressError as e:

@@ -24,8 +24,11 @@ from typing import Any
 
 from segpress.errors import OptionError
 from segpress.train.data import READERS
+from segpress.train.photos import TeachConfig
 
 CLASS_WEIGHTINGS = ("enet", "none")
+# A [[train_data]] / [[val_data]] of this format is the [teach] table's photos, split "train" or "heldout".
+PHOTOS_FORMAT = "photos"
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,11 @@ class DatasetSpec:
     def from_dict(cls, table: dict[str, Any], where: str) -> DatasetSpec:
         table = dict(table)
         fmt = table.pop("format", None)
+        if fmt == PHOTOS_FORMAT:
+            _check_keys(table, {"split"}, set(), where)
+            return cls(fmt, {"split": str(table["split"])})
         if fmt not in READERS:
-            raise OptionError(f"{where}: format must be one of {', '.join(READERS)}, not {fmt!r}")
+            raise OptionError(f"{where}: format must be one of {', '.join([*READERS, PHOTOS_FORMAT])}, not {fmt!r}")
         # The reader's signature is the single list of keys a format takes.
         parameters = inspect.signature(READERS[fmt]).parameters.values()
         required = {p.name for p in parameters if p.default is p.empty}
@@ -68,7 +74,13 @@ class TrainConfig:
     init_from: Path | None = None
     seed: int = 0
     threads: int = 2
+    # Processes that build training steps (0: the training process itself). Worth it beside a GPU.
+    loader_workers: int = 0
     resume: bool = False
+    # Teacher targets for unlabelled photos (``[teach]``): what ``teach`` makes and "photos" datasets read.
+    teach: TeachConfig | None = None
+    # Weight of the teachers' soft cross-entropy against the labelled sets' cross-entropy.
+    distill_weight: float = 1.0
     # The file this came from, so that checkpoints and the exported model can name the command.
     source: Path | None = field(default=None, compare=False)
 
@@ -82,6 +94,12 @@ class TrainConfig:
         values["scale_range"] = list(self.scale_range)
         values["init_from"] = None if self.init_from is None else str(self.init_from)
         values["source"] = None if self.source is None else str(self.source)
+        if self.teach is not None:
+            values["teach"] = {
+                "teachers": str(self.teach.teachers), "photos": [str(p) for p in self.teach.photos],
+                "cache": str(self.teach.cache), "workers": self.teach.workers, **asdict(self.teach.settings),
+            }
+            del values["teach"]["recipe"]
         return values
 
     @property
@@ -101,6 +119,8 @@ class TrainConfig:
                 DatasetSpec.from_dict(spec, f"{key}[{i}]") for i, spec in enumerate(values[key])
             )
         values["output_dir"] = Path(values["output_dir"])
+        if values.get("teach") is not None:
+            values["teach"] = TeachConfig.from_dict(values["teach"])
         if values.get("init_from") is not None:
             values["init_from"] = Path(values["init_from"])
         for key in ("crop_size", "scale_range"):
@@ -108,6 +128,11 @@ class TrainConfig:
                 values[key] = _pair(values[key], key)
         config = cls(**values, source=source)
         config.validate()
+        uses_photos = any(spec.format == PHOTOS_FORMAT for spec in (*config.train_data, *config.val_data))
+        if uses_photos and config.teach is None:
+            raise OptionError(f"{source or 'config'}: a photos dataset needs a [teach] table")
+        if not any(spec.format != PHOTOS_FORMAT for spec in config.train_data):
+            raise OptionError(f"{source or 'config'}: train_data needs at least one labelled dataset besides photos")
         return config
 
     def validate(self) -> None:
@@ -117,6 +142,10 @@ class TrainConfig:
                 raise OptionError(f"{key} must be a positive whole number, got {value!r}")
         if not isinstance(self.lr, int | float) or not self.lr > 0:
             raise OptionError(f"lr must be a positive number, got {self.lr!r}")
+        if not isinstance(self.loader_workers, int) or isinstance(self.loader_workers, bool) or self.loader_workers < 0:
+            raise OptionError(f"loader_workers must be a whole number >= 0, got {self.loader_workers!r}")
+        if not isinstance(self.distill_weight, int | float) or self.distill_weight < 0:
+            raise OptionError(f"distill_weight must be >= 0, got {self.distill_weight!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise OptionError(f"seed must be a whole number >= 0, got {self.seed!r}")
         if not isinstance(self.weight_decay, int | float) or self.weight_decay < 0:

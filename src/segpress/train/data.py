@@ -283,10 +283,31 @@ class TrainTransform:
     def __call__(self, sample: Sample, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Normalised float32 3xHxW image and uint8 HxW labels, both of ``crop_size``."""
         image, labels = self._rescale(sample.image, sample.labels, rng.uniform(*self.scale_range))
+        return self._crop(image, labels, IGNORE_INDEX, rng)
+
+    def taught(self, image: np.ndarray, target: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """A photo and its teacher target (uint8 K x h x w, any lower resolution) through the same steps.
+
+        Returns the normalised image and a float32 ``crop_size`` x K target (each pixel a distribution,
+        or zeros where the teachers gave none and in the padding). The target is resized straight to
+        the scaled photo's size, bilinearly: soft targets interpolate where label indices cannot.
+        """
+        scale = rng.uniform(*self.scale_range)
+        height, width = image.shape[:2]
+        size = (max(1, round(height * scale)), max(1, round(width * scale)))
+        resized = np.asarray(Image.fromarray(image).resize(size[::-1], Image.Resampling.BILINEAR))
+        # Pillow resizes one float channel at a time ("F" mode); this module stays free of torch.
+        soft = np.stack([
+            np.asarray(Image.fromarray(channel.astype(np.float32) / 255).resize(size[::-1], Image.Resampling.BILINEAR))
+            for channel in target
+        ], axis=-1)
+        return self._crop(resized, soft, 0, rng)
+
+    def _crop(self, image: np.ndarray, labels: np.ndarray, fill: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         image, labels = self._window(image, labels, rng)
         if rng.random() < 0.5:
             image, labels = image[:, ::-1], labels[:, ::-1]
-        image, labels = self._pad(self._jitter(image, rng), labels, rng)
+        image, labels = self._pad(self._jitter(image, rng), labels, fill, rng)
         return normalise(image), labels
 
     @staticmethod
@@ -301,19 +322,21 @@ class TrainTransform:
     def _window(self, image: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """A random part of at most ``crop_size``; smaller sides stay whole."""
         crop_height, crop_width = self.crop_size
-        height, width = labels.shape
+        height, width = labels.shape[:2]
         top = int(rng.integers(0, max(height - crop_height, 0) + 1))
         left = int(rng.integers(0, max(width - crop_width, 0) + 1))
         window = np.s_[top : top + crop_height, left : left + crop_width]
         return image[window], labels[window]
 
-    def _pad(self, image: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """The window placed at a random spot of a ``crop_size`` canvas of mean colour and ignore labels."""
+    def _pad(
+        self, image: np.ndarray, labels: np.ndarray, fill: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The window placed at a random spot of a ``crop_size`` canvas of mean colour and ``fill`` labels."""
         crop_height, crop_width = self.crop_size
-        height, width = labels.shape
+        height, width = labels.shape[:2]
         canvas = np.empty((crop_height, crop_width, 3), dtype=np.uint8)
         canvas[:] = np.rint(np.asarray(IMAGENET_MEAN) * 255).astype(np.uint8)
-        label_canvas = np.full((crop_height, crop_width), IGNORE_INDEX, dtype=np.uint8)
+        label_canvas = np.full((crop_height, crop_width, *labels.shape[2:]), fill, dtype=labels.dtype)
         top = int(rng.integers(0, crop_height - height + 1))
         left = int(rng.integers(0, crop_width - width + 1))
         canvas[top : top + height, left : left + width] = image

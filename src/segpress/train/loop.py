@@ -1,7 +1,13 @@
 """Training and evaluation of the segmenter.
 
-    config ─ datasets (preloaded) ─┬─ TrainTransform ─ batches ─ model ─ weighted cross-entropy ─ AdamW, poly LR
+    config ─ datasets (preloaded) ─┬─ TrainTransform ─ steps ─ model ─ weighted cross-entropy ─ AdamW, poly LR
+           taught photos (cached) ─┤        (+ photos)         + distill_weight x soft cross-entropy
                                    └─ each epoch: evaluate on every val dataset ─ log.jsonl, last.pt, best.pt
+
+Labelled datasets teach with their labels (cross-entropy, ENet class weights); photos of the config's
+``[teach]`` table teach with the teachers' soft targets (``segpress.train.teachers``), pixels without
+a target costing nothing. A val dataset of photos scores the student against the combined
+teacher's labels on the held-out tenth. Runs on a GPU when torch sees one (bfloat16 autocast there).
 
 Determinism: the model is initialised from ``seed``; the epoch's sample order comes from a generator
 seeded by (seed, epoch) and each sample's augmentation from one seeded by (seed, epoch, index). No
@@ -44,16 +50,19 @@ from segpress.errors import OptionError
 from segpress.evaluation import confusion_matrix, metrics_from_confusion
 from segpress.imageio import atomic_write
 from segpress.taxonomy import CLASSES
-from segpress.train.config import DatasetSpec, TrainConfig
+from segpress.train.config import PHOTOS_FORMAT, DatasetSpec, TrainConfig
 from segpress.train.data import (
     IGNORE_INDEX,
     READERS,
+    Sample,
     SegmentationDataset,
     TrainTransform,
     concatenate,
     normalise,
 )
 from segpress.train.model import build_model
+from segpress.train.photos import TaughtPhoto, read_taught_photos, teacher_labels
+from segpress.train.steps import EpochSteps, Step, soft_cross_entropy, steps_per_epoch
 
 LAST = "last.pt"
 BEST = "best.pt"
@@ -61,34 +70,45 @@ LOG = "log.jsonl"
 POLY_POWER = 0.9  # the usual "poly" schedule exponent (DeepLab)
 
 
-def train(config: TrainConfig) -> dict[str, Any]:
-    """Train as ``config`` says; returns the last epoch's record plus ``best_miou`` and ``best_epoch``."""
+def train(config: TrainConfig, *, validate: bool = True) -> dict[str, Any]:
+    """Train as ``config`` says; returns the last epoch's record plus ``best_miou`` and ``best_epoch``.
+
+    ``validate=False`` skips the per-epoch evaluation (a run on a machine without the val data):
+    every epoch then counts as the best, so ``best.pt`` is the last epoch's model.
+    """
     torch.set_num_threads(config.threads)
     last_path = config.output_dir / LAST
     if last_path.exists() and not config.resume:
         raise OptionError(
             f"{config.output_dir} already holds a run ({LAST}); set resume = true or use another output_dir"
         )
-    train_set = concatenate([open_dataset(spec) for spec in config.train_data])
-    val_sets = [open_dataset(spec) for spec in config.val_data]
+    labelled = [spec for spec in config.train_data if spec.format != PHOTOS_FORMAT]
+    train_set = concatenate([open_dataset(spec, config) for spec in labelled])
+    photos = [p for spec in config.train_data if spec.format == PHOTOS_FORMAT for p in open_photos(spec, config)]
+    val_sets = [open_dataset(spec, config) for spec in config.val_data] if validate else []
     _check_datasets(config, train_set, val_sets)
-    run = _Run.start(config, steps_per_epoch=len(train_set) // config.batch_size)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    steps = steps_per_epoch(len(train_set), len(photos), config.batch_size)
+    run = _Run.start(config, steps_per_epoch=steps, device=device)
     if config.resume and last_path.exists():
         run.restore(_resume_state(last_path, config))
-    weights = class_weights(train_set, config.class_weighting)
+    weights = class_weights(train_set, config.class_weighting).to(device)
     criterion = nn.CrossEntropyLoss(weight=weights, ignore_index=IGNORE_INDEX)
     transform = TrainTransform(config.crop_size, config.scale_range)
     with _progress() as progress:
         for epoch in range(run.epoch + 1, config.epochs + 1):
             started = time.perf_counter()
-            loss = _train_epoch(run, criterion, train_set, transform, config, epoch, progress)
+            epoch_steps = EpochSteps(
+                train_set, photos, transform, batch_size=config.batch_size, seed=config.seed, epoch=epoch
+            )
+            loss = _train_epoch(run, criterion, epoch_steps, config, epoch, progress)
             val = {dataset.name: evaluate(run.model, dataset, progress=progress) for dataset in val_sets}
             run.end_epoch({
                 "epoch": epoch,
                 "train_loss": loss,
                 "lr": run.scheduler.get_last_lr()[0],
                 "seconds": round(time.perf_counter() - started, 1),
-                "miou": float(np.mean([metrics["miou"] for metrics in val.values()])),
+                "miou": float(np.mean([metrics["miou"] for metrics in val.values()])) if val else float(epoch),
                 "val": val,
             })
             run.save(config)
@@ -108,16 +128,21 @@ class _Run:
     record: dict[str, Any] = field(default_factory=dict)  # the latest epoch's metrics
 
     @classmethod
-    def start(cls, config: TrainConfig, *, steps_per_epoch: int) -> _Run:
+    def start(cls, config: TrainConfig, *, steps_per_epoch: int, device: torch.device | None = None) -> _Run:
         torch.manual_seed(config.seed)
         model = build_model(len(CLASSES), pretrained=config.pretrained and config.init_from is None)
         if config.init_from is not None:
             _load_init_weights(model, config.init_from)
+        model.to(device or torch.device("cpu"))
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         scheduler = torch.optim.lr_scheduler.PolynomialLR(
             optimizer, total_iters=config.epochs * steps_per_epoch, power=POLY_POWER
         )
         return cls(model, optimizer, scheduler)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
 
     def restore(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
@@ -133,7 +158,8 @@ class _Run:
 
     def save(self, config: TrainConfig) -> None:
         """best.pt when this epoch is the best, then last.pt, then the log line."""
-        common = {"model": self.model.state_dict(), "record": self.record, "config": config.to_dict(),
+        weights = {name: tensor.cpu() for name, tensor in self.model.state_dict().items()}
+        common = {"model": weights, "record": self.record, "config": config.to_dict(),
                   "command": config.command}
         if self.best["epoch"] == self.epoch:
             _save(config.output_dir / BEST, common)
@@ -145,9 +171,23 @@ class _Run:
             log.write(json.dumps(self.record) + "\n")
 
 
-def open_dataset(spec: DatasetSpec) -> SegmentationDataset:
-    """Read and preload the dataset a config's ``[[train_data]]`` or ``[[val_data]]`` table names."""
+def open_dataset(spec: DatasetSpec, config: TrainConfig) -> SegmentationDataset:
+    """Read and preload the dataset a config's ``[[train_data]]`` or ``[[val_data]]`` table names.
+
+    Photos become a labelled dataset of the combined teacher's hard labels (for evaluation).
+    """
+    if spec.format == PHOTOS_FORMAT:
+        samples = [
+            Sample(photo.name, photo.image, teacher_labels(photo.target, photo.image.shape[:2]))
+            for photo in open_photos(spec, config)
+        ]
+        return SegmentationDataset(f"photos-{spec.options['split']}", samples)
     return READERS[spec.format](**spec.options)
+
+
+def open_photos(spec: DatasetSpec, config: TrainConfig) -> list[TaughtPhoto]:
+    assert config.teach is not None  # TrainConfig.from_dict checks it
+    return read_taught_photos(config.teach, spec.options["split"])
 
 
 def class_weights(dataset: SegmentationDataset, weighting: str) -> torch.Tensor:
@@ -171,12 +211,13 @@ def evaluate(model: nn.Module, dataset: SegmentationDataset, *, progress: Progre
     still cost the true class its IoU. Classes without labelled pixels have ``iou`` None.
     """
     model.eval()
+    device = next(model.parameters()).device
     confusion = np.zeros((len(CLASSES), len(CLASSES)), dtype=np.int64)
     task = progress.add_task(f"eval {dataset.name}", total=len(dataset), loss="") if progress else None
     with torch.inference_mode():
         for sample in dataset:
-            logits = model(torch.from_numpy(normalise(sample.image))[None])
-            confusion += confusion_matrix(sample.labels, logits[0].argmax(0).numpy(), len(CLASSES))
+            logits = model(torch.from_numpy(normalise(sample.image))[None].to(device))
+            confusion += confusion_matrix(sample.labels, logits[0].argmax(0).cpu().numpy(), len(CLASSES))
             if progress:
                 progress.advance(task)
     if progress:
@@ -204,7 +245,7 @@ def _load_init_weights(model: nn.Module, path: Path) -> None:
 def _resume_state(path: Path, config: TrainConfig) -> dict[str, Any]:
     state = torch.load(path, map_location="cpu", weights_only=True)
     # Anything but these would make the resumed run differ from the one it continues.
-    free = {"resume", "source", "threads"}
+    free = {"resume", "source", "threads", "loader_workers"}
     saved = {k: v for k, v in state["config"].items() if k not in free}
     current = {k: v for k, v in config.to_dict().items() if k not in free}
     changed = sorted(k for k in current if saved.get(k) != current[k])
@@ -217,36 +258,42 @@ def _resume_state(path: Path, config: TrainConfig) -> dict[str, Any]:
 
 
 def _train_epoch(
-    run: _Run, criterion: nn.Module, dataset: SegmentationDataset, transform: TrainTransform,
-    config: TrainConfig, epoch: int, progress: Progress,
+    run: _Run, criterion: nn.Module, steps: EpochSteps, config: TrainConfig, epoch: int, progress: Progress,
 ) -> float:
-    """One pass over ``dataset`` in a seeded order; returns the mean loss. A last partial batch is dropped."""
+    """One epoch of ``steps``; returns the mean loss."""
     run.model.train()
-    order = np.random.default_rng([config.seed, epoch]).permutation(len(dataset))
-    steps = len(dataset) // config.batch_size
-    task = progress.add_task(f"epoch {epoch}/{config.epochs}", total=steps, loss="")
+    task = progress.add_task(f"epoch {epoch}/{config.epochs}", total=len(steps), loss="")
+    loader = torch.utils.data.DataLoader(
+        steps, batch_size=None, shuffle=False, num_workers=config.loader_workers,
+        persistent_workers=False, pin_memory=run.device.type == "cuda",
+    )
     total = 0.0
-    for step in range(steps):
-        indices = order[step * config.batch_size : (step + 1) * config.batch_size]
-        images, labels = _batch(dataset, indices, transform, config.seed, epoch)
-        loss = criterion(run.model(images), labels)
+    for number, step in enumerate(loader, start=1):
+        loss = _step_loss(run, criterion, step, config.distill_weight)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         run.optimizer.step()
         run.scheduler.step()
         total += loss.item()
-        progress.update(task, advance=1, loss=f"loss {total / (step + 1):.3f}")
+        progress.update(task, advance=1, loss=f"loss {total / number:.3f}")
     progress.remove_task(task)
-    return total / steps
+    return total / len(steps)
 
 
-def _batch(
-    dataset: SegmentationDataset, indices: np.ndarray, transform: TrainTransform, seed: int, epoch: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    pairs = [transform(dataset[int(i)], np.random.default_rng([seed, epoch, int(i)])) for i in indices]
-    images = torch.from_numpy(np.stack([image for image, _ in pairs]))
-    labels = torch.from_numpy(np.stack([labels for _, labels in pairs]).astype(np.int64))
-    return images, labels
+def _step_loss(run: _Run, criterion: nn.Module, step: Step, distill_weight: float) -> torch.Tensor:
+    """Cross-entropy on the labelled crops, plus the weighted soft cross-entropy on the photos."""
+    device = run.device
+    images = step.images.to(device, non_blocking=True)
+    if step.photo_images is not None:
+        images = torch.cat([images, step.photo_images.to(device, non_blocking=True)])
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        logits = run.model(images)
+    labelled = len(step.labels)
+    loss = criterion(logits[:labelled].float(), step.labels.to(device, non_blocking=True))
+    if step.photo_targets is not None:
+        targets = step.photo_targets.to(device, non_blocking=True)
+        loss = loss + distill_weight * soft_cross_entropy(logits[labelled:], targets)
+    return loss
 
 
 def _save(path: Path, payload: dict[str, Any]) -> None:
