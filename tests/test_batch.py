@@ -19,8 +19,10 @@ from batch_support import (
     TEMPORARY,
     centre_mask_png,
     decodes,
+    encoded,
     latest_records,
     manifest_lines,
+    photo,
     photo_tree,
 )
 
@@ -180,6 +182,54 @@ def test_bad_options_and_sources_give_one_error_line(
     assert len(error_lines(run)) == 1 and message in error_lines(run)[0], run.err
     assert "Traceback" not in run.err
     assert not (tmp_path / "out").exists()
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` (links followed) and its bytes."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("reach", ["dotdot", "link", "link_inside_destination", "mask_folder"])
+def test_a_destination_that_reaches_into_the_source_is_refused(
+    source: Path, tmp_path: Path, capsys, reach: str
+) -> None:
+    """Through .., a symlink to the source, a symlink inside the destination, or the mask folder: one error, nothing written."""
+    (tmp_path / "elsewhere").mkdir()
+    extra: list[object] = []
+    if reach == "dotdot":
+        destination = tmp_path / "elsewhere" / ".." / "src" / "sub"
+    elif reach == "link":
+        destination = tmp_path / "link"
+        destination.symlink_to(source / "sub", target_is_directory=True)
+    elif reach == "link_inside_destination":
+        destination = tmp_path / "out"
+        destination.mkdir()
+        (destination / "sub").symlink_to(source / "sub", target_is_directory=True)
+    else:
+        destination, extra = tmp_path / "out", ["--mask", tmp_path / "out" / "masks"]
+        photo_tree(destination / "masks", ["a.png"])
+    before = snapshot(tmp_path)
+    run = batch(capsys, source, destination, "--workers", 1, *extra)
+    assert run.code == 2, run.err
+    assert len(error_lines(run)) == 1, run.err
+    assert "overlap" in run.err or "through a link" in run.err
+    assert "Traceback" not in run.err
+    assert snapshot(tmp_path) == before  # no input replaced, no output, no manifest
+
+
+def test_an_object_store_destination_inside_the_source_is_refused(capsys) -> None:
+    """URLs are compared normalised: memory://x/elsewhere/../src/sub lies inside memory://x/src."""
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    memory.pipe_file("/overlap-test/src/sub/a.png", encoded(photo(0), ".png"))
+    try:
+        run = batch(capsys, "memory://overlap-test/src", "memory://overlap-test/elsewhere/../src/sub", "--workers", 1)
+        assert run.code == 2, run.err
+        assert len(error_lines(run)) == 1 and "overlap" in error_lines(run)[0], run.err
+        assert memory.find("/overlap-test") == ["/overlap-test/src/sub/a.png"]
+    finally:
+        memory.rm("/overlap-test", recursive=True)
 
 
 def test_the_manifest_survives_a_torn_line_and_admits_one_run_at_a_time(tmp_path: Path) -> None:
