@@ -232,6 +232,21 @@ def test_an_object_store_destination_inside_the_source_is_refused(capsys) -> Non
         memory.rm("/overlap-test", recursive=True)
 
 
+@pytest.mark.parametrize("foreign", [b"", b"some notes\n", b'{"name": "not ours"}\n'], ids=["photo", "text", "json"])
+def test_a_manifest_option_naming_a_file_that_is_not_a_manifest_is_refused(
+    source: Path, tmp_path: Path, capsys, foreign: bytes
+) -> None:
+    """A photo (or any other file) given as --manifest is left byte for byte as it was."""
+    target = tmp_path / "photo.jpg"
+    target.write_bytes(foreign or (source / "b.jpg").read_bytes())
+    before = target.read_bytes()
+    run = batch(capsys, source, tmp_path / "out", "--workers", 1, "--manifest", target)
+    assert run.code == 2, run.err
+    assert error_lines(run) == [f"error: {target}: is not a segpress manifest; refusing to change it, choose another --manifest"]
+    assert target.read_bytes() == before
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_manifest_survives_a_torn_line_and_admits_one_run_at_a_time(tmp_path: Path) -> None:
     path = tmp_path / "manifest.jsonl"
     with ManifestWriter(path) as writer:
