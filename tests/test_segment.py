@@ -247,6 +247,18 @@ def test_cli_segment_names_and_refusals(capsys, tmp_path, cat):
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["cat-labels.png", "cat-overlay.png"]
 
 
+def test_cli_segment_checks_both_outputs_before_writing_either(capsys, tmp_path, cat):
+    """An overlay name that is the input itself: refused with one line, and no label map left behind."""
+    photo = write_png(tmp_path / "cat-overlay.png", cat)
+    before = photo.read_bytes()
+    capsys.readouterr()
+    assert main(["segment", str(photo), "-o", str(tmp_path / "cat.png"), "--overwrite"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "is one of the input files" in err, err
+    assert photo.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat-overlay.png"]
+
+
 def test_cli_compress_uses_the_model_unless_given_a_source(capsys, tmp_path, cat):
     photo = write_png(tmp_path / "cat.png", cat)
     assert main(["compress", str(photo), "-o", str(tmp_path / "cat.jpg"), "--json", "--no-compare"]) == 0

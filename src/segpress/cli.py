@@ -26,7 +26,7 @@ from rich.table import Table
 from . import __version__, api, codecs, segmenters
 from .bench.settings import DEFAULT_FORMATS, DEFAULT_QUALITIES
 from .errors import OptionError, SegpressError
-from .imageio import DEFAULT_MAX_PIXELS, atomic_write, load_image, output_path
+from .imageio import DEFAULT_MAX_PIXELS, atomic_write, check_writable, load_image, output_path
 from .policy import available_policies, load_policy
 from .text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
 from .text import default_detector as text_detector
@@ -323,7 +323,7 @@ def segment(
     written: dict[Path, Path] = {}
     for source in inputs:
         try:
-            targets = _segment_targets(source, output, folder, written, overwrite)
+            targets = _segment_targets(source, output, folder, written, overwrite, [*inputs, *model_files])
             image = load_image(source, max_pixels=max_pixels)
             result = model.segment(image.pixels)
             shares = result.shares()
@@ -358,9 +358,9 @@ def segment(
 
 
 def _segment_targets(
-    source: Path, output: str, folder: Path | None, written: dict[Path, Path], overwrite: bool
+    source: Path, output: str, folder: Path | None, written: dict[Path, Path], overwrite: bool, protect: list[Path]
 ) -> tuple[Path, Path]:
-    """NAME-labels.png and NAME-overlay.png, both checked before either is written."""
+    """NAME-labels.png and NAME-overlay.png, both checked before either is written (never half a pair)."""
     stem, parent = (source.stem, folder) if folder is not None else (Path(output).stem, Path(output).parent)
     targets = (parent / f"{stem}-labels.png", parent / f"{stem}-overlay.png")
     for target in targets:
@@ -369,8 +369,7 @@ def _segment_targets(
                 f"{target}: already written for {written[target.resolve()]} in this run; "
                 "inputs with the same name need separate output folders"
             )
-        if target.exists() and not overwrite:
-            raise OptionError(f"{target} exists; pass --overwrite to replace it")
+        check_writable(target, overwrite=overwrite, protect=protect)
     return targets
 
 
