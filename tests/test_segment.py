@@ -338,9 +338,11 @@ def test_user_config_merges_and_ignores_classes(tmp_path, cat, segmenter):
         ('model = "{model}"\nclasses = ["person"]\nstd = [1, 0, 1]\n', OptionError, "positive"),
         ('model = "{model}"\nclasses = ["person", "sky", "road"]\n', InputError, "3 classes"),
         ('model = "{corrupt}"\nclasses = ["person"]\n', InputError, "not a usable ONNX model"),
+        ('model = "{model}"\nclasses = ["person"]\nx = ' + "[" * 100_000 + "]" * 100_000 + "\n", OptionError,
+         "nested too deeply"),
     ],
     ids=["missing model", "syntax", "unknown key", "no classes", "bad target", "bad source", "nothing mapped",
-         "max_side text", "zero std", "class count", "corrupt model"],
+         "max_side text", "zero std", "class count", "corrupt model", "nested too deeply"],
 )
 def test_bad_user_configs_give_one_line_errors(tmp_path, body, error, fragment):
     corrupt = tmp_path / "corrupt.onnx"

@@ -267,6 +267,7 @@ def test_a_bomb_is_refused_from_its_header(client):
         ({"weights": '{"dragon": 1}'}, "unknown class"),
         ({"weights": '{"person": 3}'}, "[0, 1]"),
         ({"weights": "person=1"}, "JSON object"),
+        ({"weights": '{"person": ' + "[" * 100_000 + "]" * 100_000 + "}"}, "JSON object"),  # nested too deep to parse
         ({"target_size": "lots"}, "cannot read size"),
         ({"target_size": "10B"}, "smallest"),
         ({"target_size": "40KB", "target_roi_psnr": "40"}, "one target"),
@@ -294,6 +295,8 @@ def test_malformed_requests_get_4xx(client, cat):
         (client.get(f"/api/v1/images/{'0' * 64}/labels.png"), 404),
         (client.get("/api/v1/images/not-a-hash/labels.png"), 422),
         (client.post(f"/api/v1/images/{'0' * 64}/compress", content=b"{not json", headers={"content-type": "application/json"}), 422),
+        (client.post(f"/api/v1/images/{'0' * 64}/compress", content=b"[" * 100_000 + b"]" * 100_000,
+                     headers={"content-type": "application/json"}), 400),  # too deep for the parser
         (client.get("/api/v1/compress"), 405),
         (client.get("/api/v2/health"), 404),
     ]
