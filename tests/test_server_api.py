@@ -26,12 +26,13 @@ import segpress
 from segpress.cli import main
 from segpress.policy import Policy, available_policies, load_policy
 from segpress.segmenters import Segmenter, default_segmenter
-from segpress.server import ServerLimits, create_app
+from segpress.server import ServerLimits, allowed_hosts_for, create_app
 from segpress.server.limits import Busy, WorkPool
 from segpress.server.store import ImageStore, StoredImage
 from segpress.taxonomy import CLASSES
 
 STATIC = Path(segpress.__file__).parent / "server" / "static"
+LOCAL = "http://127.0.0.1:8000"  # the test client's address: the server takes local host names only
 
 
 class CountingSegmenter(Segmenter):
@@ -54,7 +55,8 @@ def model() -> CountingSegmenter:
 
 @pytest.fixture(scope="module")
 def client(model) -> TestClient:
-    with TestClient(create_app(ServerLimits(max_upload_bytes=2_000_000, max_pixels=4_000_000), model)) as test_client:
+    app = create_app(ServerLimits(max_upload_bytes=2_000_000, max_pixels=4_000_000), model)
+    with TestClient(app, base_url=LOCAL) as test_client:
         yield test_client
 
 
@@ -372,7 +374,7 @@ def test_busy_answers_503_with_retry_after(cat):
     release = threading.Event()
     slow.segment_batch = lambda images: (release.wait(10), slow.inner.segment_batch(images))[1]
     app = create_app(ServerLimits(workers=1, queue=0, timeout=10), slow)
-    with TestClient(app) as test_client:
+    with TestClient(app, base_url=LOCAL) as test_client:
         worker = threading.Thread(target=lambda: test_client.post("/api/v1/segment", files=upload("a.jpg", cat)))
         worker.start()
         time.sleep(0.3)
@@ -384,6 +386,44 @@ def test_busy_answers_503_with_retry_after(cat):
             release.set()
             worker.join()
         assert test_client.get("/api/v1/health").json()["jobs"] == 0
+
+
+def test_only_local_host_names_are_served_by_default(client):
+    """DNS rebinding: a page whose name resolves to 127.0.0.1 still sends its own name as Host."""
+    for host in ("localhost", "localhost:8000", "127.0.0.1:1234", "[::1]:8000", "LocalHost."):
+        assert client.get("/api/v1/health", headers={"host": host}).status_code == 200, host
+    for host in ("evil.example", "evil.example:8000", "localhost.evil.example", "127.0.0.1.nip.io", "[::2]"):
+        for response in (client.get("/api/v1/health", headers={"host": host}), client.get("/", headers={"host": host}),
+                         client.post("/api/v1/segment", headers={"host": host}, files=upload("a.jpg", b"x"))):
+            assert response.status_code == 400, (host, response.text)
+            assert response.json()["code"] == "bad_request" and host in response.json()["detail"]
+
+
+def test_allowed_host_names_are_configurable(model):
+    named = create_app(ServerLimits(allowed_hosts=allowed_hosts_for("127.0.0.1", ["photos.lan"])), model)
+    with TestClient(named, base_url="http://photos.lan:8000") as test_client:
+        assert test_client.get("/api/v1/health").status_code == 200
+        assert test_client.get("/api/v1/health", headers={"host": "localhost:8000"}).status_code == 200
+        assert test_client.get("/api/v1/health", headers={"host": "other.lan"}).status_code == 400
+    anywhere = create_app(ServerLimits(allowed_hosts=allowed_hosts_for("0.0.0.0")), model)
+    with TestClient(anywhere, base_url="http://any.name.example") as test_client:
+        assert test_client.get("/api/v1/health").status_code == 200
+
+
+def test_serve_passes_allowed_hosts_to_the_server(capsys, monkeypatch):
+    import socket
+
+    import segpress.server
+
+    started = {}
+    monkeypatch.setattr(segpress.server, "serve", lambda host, port, limits, model: started.update(limits=limits))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main(["serve", "--port", str(port), "--allowed-host", "photos.lan", "--allowed-host", "::1"]) == 0
+    assert started["limits"].allowed_hosts == ("localhost", "127.0.0.1", "[::1]", "photos.lan", "[::1]")
+    assert main(["serve", "--port", str(port)]) == 0
+    assert started["limits"].allowed_hosts == ("localhost", "127.0.0.1", "[::1]")
 
 
 def test_the_store_drops_the_least_recently_used():

@@ -78,7 +78,7 @@ def test_a_stalled_upload_gets_408_and_frees_the_server(server):
     host, port = server.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as connection:
         connection.sendall(
-            b"POST /api/v1/compress HTTP/1.1\r\nHost: x\r\n"
+            b"POST /api/v1/compress HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 100000\r\n\r\n--xyz\r\n"
         )
         received = b""

@@ -592,6 +592,7 @@ def serve(
     queue: Annotated[int, typer.Option(help="Requests that may wait for a worker; beyond that: 503.")] = 64,
     timeout: Annotated[float, typer.Option(help="Seconds a request may wait for and use a worker.")] = 60.0,
     segmenter: SegmenterOption = None,
+    allowed_host: Annotated[Optional[list[str]], typer.Option("--allowed-host", help="A host name clients may use (the Host header; repeatable); localhost, 127.0.0.1 and [::1] always. Default: those only on 127.0.0.1, any name on other addresses.", show_default=False)] = None,
 ) -> None:
     """Serve the web page (drop a photo, weigh its classes, compare) and the HTTP API (/docs)."""
     try:
@@ -601,12 +602,14 @@ def serve(
     from .ratecontrol import parse_size
 
     sizes = {} if workers is None else {"workers": workers}
+    allowed_hosts = server.allowed_hosts_for(host, allowed_host or ())
     limits = server.ServerLimits(max_upload_bytes=parse_size(max_upload), max_pixels=max_pixels, queue=queue,
-                                 timeout=timeout, **sizes)
+                                 timeout=timeout, allowed_hosts=allowed_hosts, **sizes)
     model, _ = _load_segmenter(segmenter)
     _check_listen(host, port)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        stderr.print(f"note: listening on {host}: anyone who can reach it can use this server", markup=False)
+        names = ", by any host name (--allowed-host NAME to accept only the names given)" if "*" in allowed_hosts else ""
+        stderr.print(f"note: listening on {host}: anyone who can reach it can use this server{names}", markup=False)
     server.serve(host, port, limits, model)
 
 

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import InputError, OptionError, SegpressError
 from ..segmenters import resolve_segmenter
-from .limits import Busy, ServerLimits, UploadGuard, WorkPool
+from .limits import Busy, HostGuard, ServerLimits, UploadGuard, WorkPool
 from .routes import UPLOAD_PATHS, ServerState, router
 from .store import ImageStore
 
@@ -97,6 +97,7 @@ def create_app(limits: ServerLimits | None = None, segmenter: Any = None) -> Fas
     app.add_middleware(
         UploadGuard, max_body=limits.max_upload_bytes, read_timeout=limits.read_timeout, upload_paths=UPLOAD_PATHS
     )
+    app.add_middleware(HostGuard, allowed_hosts=limits.allowed_hosts)  # added last: the outermost, first to run
     return app
 
 

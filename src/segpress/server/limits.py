@@ -1,6 +1,7 @@
 """What one server will take on: request size, pixel count, time, and how much work at once.
 
-    request ─ UploadGuard: body over max_upload_bytes -> 413; a pause over read_timeout -> 408;
+    request ─ HostGuard: a Host header naming none of allowed_hosts -> 400 (DNS rebinding)
+            ─ UploadGuard: body over max_upload_bytes -> 413; a pause over read_timeout -> 408;
               an upload route without multipart/form-data -> 415
             ─ route ─ WorkPool.run(job): no free place among workers + queue -> 503 at once;
                                          queue wait + work over timeout -> 503 (the job's place
@@ -30,6 +31,9 @@ ASGIApp = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
 
 # Room for the multipart framing and the form fields around the file itself.
 _FORM_OVERHEAD = 64 * 1024
+# The names a browser on this machine uses for a server on the loopback interface (any port).
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+LOOPBACK_ADDRESSES = ("127.0.0.1", "localhost", "::1")
 
 
 def _default_workers() -> int:
@@ -49,8 +53,12 @@ class ServerLimits:
     read_timeout: float = 30.0  # seconds the client may pause while sending its body
     cache_entries: int = 32  # uploaded images whose segmentation is kept (LRU)
     cache_bytes: int = 512 * 1024 * 1024  # and the memory they may hold together
+    allowed_hosts: tuple[str, ...] = LOCAL_HOSTS  # names accepted in the Host header, any port; "*": any
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "allowed_hosts", tuple(_host_name(name) for name in self.allowed_hosts))
+        if not all(self.allowed_hosts):
+            raise OptionError("an allowed host must be a host name such as photos.example.org")
         for name in ("max_upload_bytes", "max_pixels", "workers", "cache_entries", "cache_bytes"):
             if getattr(self, name) < 1:
                 raise OptionError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name)}")
@@ -110,6 +118,49 @@ class WorkPool:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def allowed_hosts_for(address: str, names: Collection[str] = ()) -> tuple[str, ...]:
+    """The Host names a server listening on ``address`` accepts: the local names, plus ``names``.
+
+    Without ``names``, a server on a loopback address takes the local names only, and one on any other
+    address takes any Host (it is meant to be reached by names this machine cannot know).
+    """
+    if names:
+        return (*LOCAL_HOSTS, *names)
+    return LOCAL_HOSTS if address in LOOPBACK_ADDRESSES else ("*",)
+
+
+class HostGuard:
+    """ASGI middleware: 400 for a request whose Host header names none of the allowed hosts.
+
+    A web page elsewhere can reach a server on 127.0.0.1 by resolving its own name to that address
+    (DNS rebinding); the browser then still sends the page's name as Host, which this refuses.
+    """
+
+    def __init__(self, app: ASGIApp, *, allowed_hosts: Collection[str]) -> None:
+        self.app = app
+        self.allowed = frozenset(_host_name(name) for name in allowed_hosts)
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "*" not in self.allowed:
+            host = next((value.decode("latin-1") for key, value in scope["headers"] if key.lower() == b"host"), "")
+            if _host_name(host) not in self.allowed:
+                shown = host[:100] or "(none)"
+                await _send_error(send, 400, "bad_request",
+                                  f"Host {shown} is not served here (start the server with --allowed-host NAME)")
+                return
+        await self.app(scope, receive, send)
+
+
+def _host_name(host: str) -> str:
+    """A Host header's or an allowed name's host, lower case, without port or trailing dot: ``[::1]:8000`` -> ``[::1]``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.partition("]")[0] + "]"
+    if host.count(":") > 1:  # a bare IPv6 address, as given on the command line
+        return f"[{host}]"
+    return host.partition(":")[0].rstrip(".")
 
 
 class _BodyRefused(Exception):
