@@ -285,6 +285,13 @@ def test_bad_options_get_a_422_naming_the_problem(client, cat, fields, words):
     assert words in response.json()["detail"]
 
 
+def test_huge_margin_and_feather_fields_are_answered(client, cat):
+    """margin=1e9 was a 500 (MemoryError): lengths past the image's size change nothing and cost nothing."""
+    fields = {"margin": "1e9", "feather": "300000", "compare": "false", "response": "json"}
+    response = client.post("/api/v1/compress", files=upload("cat.jpg", cat), data=fields)
+    assert response.status_code == 200, response.text
+
+
 def test_malformed_requests_get_4xx(client, cat):
     boundary = {"content-type": "multipart/form-data; boundary=xyz"}
     cases = [
