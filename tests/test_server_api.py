@@ -27,7 +27,7 @@ from segpress.cli import main
 from segpress.policy import Policy, available_policies, load_policy
 from segpress.segmenters import Segmenter, default_segmenter
 from segpress.server import ServerLimits, allowed_hosts_for, create_app
-from segpress.server.limits import Busy, WorkPool
+from segpress.server.limits import Busy, RequestLimit, WorkPool
 from segpress.server.store import ImageStore, StoredImage
 from segpress.taxonomy import CLASSES
 
@@ -431,6 +431,36 @@ def test_serve_passes_allowed_hosts_to_the_server(capsys, monkeypatch):
     assert started["limits"].allowed_hosts == ("localhost", "127.0.0.1", "[::1]", "photos.lan", "[::1]")
     assert main(["serve", "--port", str(port)]) == 0
     assert started["limits"].allowed_hosts == ("localhost", "127.0.0.1", "[::1]")
+
+
+def test_requests_beyond_the_limit_get_a_json_503_at_once():
+    gate = asyncio.Event()
+    sent: list[dict] = []
+
+    async def slow_app(scope, receive, send):
+        await gate.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    limited = RequestLimit(slow_app, limit=1)
+
+    async def scenario():
+        first = asyncio.create_task(limited({"type": "http"}, receive, send))
+        await asyncio.sleep(0)  # the first request is in progress
+        await limited({"type": "http"}, receive, send)  # refused without waiting
+        gate.set()
+        await first
+
+    asyncio.run(scenario())
+    assert sent[0]["status"] == 503 and (b"retry-after", b"1") in sent[0]["headers"]
+    assert json.loads(sent[1]["body"])["code"] == "busy"
+    assert sent[2]["status"] == 200 and limited.active == 0
 
 
 def test_the_store_drops_the_least_recently_used():
