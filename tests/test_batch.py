@@ -28,6 +28,7 @@ from batch_support import (
 
 from segpress.batch import MANIFEST_NAME, job_settings, run_batch
 from segpress.batch.manifest import ManifestWriter, read_manifest
+from segpress.batch.storage import parse_storage_options
 from segpress.cli import main
 from segpress.errors import OptionError
 
@@ -261,6 +262,14 @@ def test_the_manifest_survives_a_torn_line_and_admits_one_run_at_a_time(tmp_path
         writer.append({"input": "c.png", "status": "done"})
     assert [line["input"] for line in manifest_lines(path)] == ["a.png", "a.png", "c.png"]
     assert path.read_bytes().endswith(b'"done"}\n')
+
+
+def test_json_nested_too_deep_is_a_foreign_line_or_plain_text(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    path = tmp_path / "manifest.jsonl"
+    path.write_text('{"input": "a.png", "status": "done"}\n' + deep + "\n")
+    assert read_manifest(path) == {"a.png": {"input": "a.png", "status": "done"}}
+    assert parse_storage_options([f"key={deep}"]) == {"key": deep}
 
 
 def test_a_worker_that_dies_costs_no_input(tmp_path: Path) -> None:

@@ -133,7 +133,7 @@ def _parse(line: bytes) -> dict[str, Any] | None:
         return None  # the last line of a run that was killed while writing it
     try:
         entry = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # RecursionError: nested thousands deep
         return None
     return entry if isinstance(entry, dict) else None
 

@@ -90,7 +90,7 @@ def parse_storage_options(pairs: Sequence[str]) -> dict[str, Any]:
             raise OptionError(f"--storage-option {pair!r}: give KEY=VALUE")
         try:
             options[key.strip()] = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # not JSON (or nested too deep to be): the text itself
             options[key.strip()] = text
     return options
 
