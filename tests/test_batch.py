@@ -19,13 +19,16 @@ from batch_support import (
     TEMPORARY,
     centre_mask_png,
     decodes,
+    encoded,
     latest_records,
     manifest_lines,
+    photo,
     photo_tree,
 )
 
 from segpress.batch import MANIFEST_NAME, job_settings, run_batch
 from segpress.batch.manifest import ManifestWriter, read_manifest
+from segpress.batch.storage import parse_storage_options
 from segpress.cli import main
 from segpress.errors import OptionError
 
@@ -182,6 +185,69 @@ def test_bad_options_and_sources_give_one_error_line(
     assert not (tmp_path / "out").exists()
 
 
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` (links followed) and its bytes."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("reach", ["dotdot", "link", "link_inside_destination", "mask_folder"])
+def test_a_destination_that_reaches_into_the_source_is_refused(
+    source: Path, tmp_path: Path, capsys, reach: str
+) -> None:
+    """Through .., a symlink to the source, a symlink inside the destination, or the mask folder: one error, nothing written."""
+    (tmp_path / "elsewhere").mkdir()
+    extra: list[object] = []
+    if reach == "dotdot":
+        destination = tmp_path / "elsewhere" / ".." / "src" / "sub"
+    elif reach == "link":
+        destination = tmp_path / "link"
+        destination.symlink_to(source / "sub", target_is_directory=True)
+    elif reach == "link_inside_destination":
+        destination = tmp_path / "out"
+        destination.mkdir()
+        (destination / "sub").symlink_to(source / "sub", target_is_directory=True)
+    else:
+        destination, extra = tmp_path / "out", ["--mask", tmp_path / "out" / "masks"]
+        photo_tree(destination / "masks", ["a.png"])
+    before = snapshot(tmp_path)
+    run = batch(capsys, source, destination, "--workers", 1, *extra)
+    assert run.code == 2, run.err
+    assert len(error_lines(run)) == 1, run.err
+    assert "overlap" in run.err or "through a link" in run.err
+    assert "Traceback" not in run.err
+    assert snapshot(tmp_path) == before  # no input replaced, no output, no manifest
+
+
+def test_an_object_store_destination_inside_the_source_is_refused(capsys) -> None:
+    """URLs are compared normalised: memory://x/elsewhere/../src/sub lies inside memory://x/src."""
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    memory.pipe_file("/overlap-test/src/sub/a.png", encoded(photo(0), ".png"))
+    try:
+        run = batch(capsys, "memory://overlap-test/src", "memory://overlap-test/elsewhere/../src/sub", "--workers", 1)
+        assert run.code == 2, run.err
+        assert len(error_lines(run)) == 1 and "overlap" in error_lines(run)[0], run.err
+        assert memory.find("/overlap-test") == ["/overlap-test/src/sub/a.png"]
+    finally:
+        memory.rm("/overlap-test", recursive=True)
+
+
+@pytest.mark.parametrize("foreign", [b"", b"some notes\n", b'{"name": "not ours"}\n'], ids=["photo", "text", "json"])
+def test_a_manifest_option_naming_a_file_that_is_not_a_manifest_is_refused(
+    source: Path, tmp_path: Path, capsys, foreign: bytes
+) -> None:
+    """A photo (or any other file) given as --manifest is left byte for byte as it was."""
+    target = tmp_path / "photo.jpg"
+    target.write_bytes(foreign or (source / "b.jpg").read_bytes())
+    before = target.read_bytes()
+    run = batch(capsys, source, tmp_path / "out", "--workers", 1, "--manifest", target)
+    assert run.code == 2, run.err
+    assert error_lines(run) == [f"error: {target}: is not a segpress manifest; refusing to change it, choose another --manifest"]
+    assert target.read_bytes() == before
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_manifest_survives_a_torn_line_and_admits_one_run_at_a_time(tmp_path: Path) -> None:
     path = tmp_path / "manifest.jsonl"
     with ManifestWriter(path) as writer:
@@ -196,6 +262,14 @@ def test_the_manifest_survives_a_torn_line_and_admits_one_run_at_a_time(tmp_path
         writer.append({"input": "c.png", "status": "done"})
     assert [line["input"] for line in manifest_lines(path)] == ["a.png", "a.png", "c.png"]
     assert path.read_bytes().endswith(b'"done"}\n')
+
+
+def test_json_nested_too_deep_is_a_foreign_line_or_plain_text(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    path = tmp_path / "manifest.jsonl"
+    path.write_text('{"input": "a.png", "status": "done"}\n' + deep + "\n")
+    assert read_manifest(path) == {"a.png": {"input": "a.png", "status": "done"}}
+    assert parse_storage_options([f"key={deep}"]) == {"key": deep}
 
 
 def test_a_worker_that_dies_costs_no_input(tmp_path: Path) -> None:

@@ -197,6 +197,19 @@ def test_no_compare_skips_the_uniform_search(capsys, tmp_path, files):
     assert summary["uniform_size"] is None and summary["saving"] is None
 
 
+def test_huge_margin_and_feather_reach_no_further_than_the_image(capsys, tmp_path, files):
+    """--margin 1e9 used to be a MemoryError: it now costs what the image's size costs and protects it all."""
+    sizes = []
+    for margin, feather in (("0", "0"), ("1e9", "300000")):
+        run = cli(capsys, "compress", files["photo"], "-o", tmp_path / f"{margin}.jpg", "--mask", files["mask"],
+                  "--margin", margin, "--feather", feather, "--no-compare", "--json")
+        assert run.code == 0, run.err
+        sizes.append(strict_json(run.out)[0]["size"])
+    uniform = cli(capsys, "compress", files["photo"], "-o", tmp_path / "all.jpg", "--mask", files["mask"],
+                  "--margin", "0", "--feather", "0", "--bg-quality", "85", "--no-compare", "--json")
+    assert sizes[0] < sizes[1] == strict_json(uniform.out)[0]["size"]  # all of it at roi quality
+
+
 def test_empty_mask_gives_strict_json(capsys, tmp_path, files):
     """PSNR inside an empty region is undefined: --json says null, not NaN (which is not JSON)."""
     empty = save(tmp_path / "empty.png", np.zeros((HEIGHT, WIDTH), np.uint8))

@@ -1,3 +1,5 @@
+import tracemalloc
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -149,6 +151,26 @@ def test_coarse_grid_shaping_keeps_the_guarantees(importance, margin, feather):
     out = shape(importance, margin=margin, feather=feather)
     assert (out >= importance).all()
     assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+@pytest.mark.parametrize("length", [30_000, 300_000, 1e9])
+def test_huge_margins_and_feathers_cost_what_the_image_costs(length):
+    """Beyond height + width pixels a length changes nothing, so memory stays a few maps of the image's size."""
+    importance = np.zeros((120, 160), np.float32)
+    importance[50:60, 70:80] = 0.7
+    importance[0, 0] = 0.3
+    tracemalloc.start()
+    try:
+        grown = shape(importance, margin=length)
+        ramped = shape(importance, margin=2, feather=length)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * importance.nbytes, peak
+    np.testing.assert_array_equal(grown, np.float32(0.7))  # every pixel within reach of the region
+    np.testing.assert_array_equal(grown, shape(importance, margin=280))  # what height + width gives
+    assert (ramped >= importance).all() and ramped.max() == np.float32(0.7)
+    assert ramped[55, 100] > ramped[110, 150] > 0.3  # a gentle ramp over the whole image
 
 
 def test_shape_without_options_is_identity():

@@ -119,6 +119,8 @@ BAD_FILES = [
     ("broken.toml", "[weights\nperson = 1\n", ["broken.toml", "parse"]),
     ("broken.yaml", "weights: [person, 1\n", ["broken.yaml", "parse", "line"]),
     ("tabs.yaml", "weights:\n\tperson: 1\n", ["tabs.yaml", "parse"]),
+    ("deep.toml", "x = " + "[" * 100_000 + "]" * 100_000 + "\n[weights]\n", ["deep.toml", "nested too deeply"]),
+    ("deep.yaml", "weights: {}\nx: " + "[" * 100_000 + "]" * 100_000 + "\n", ["deep.yaml", "nested too deeply"]),
 ]
 
 

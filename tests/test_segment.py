@@ -247,6 +247,18 @@ def test_cli_segment_names_and_refusals(capsys, tmp_path, cat):
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["cat-labels.png", "cat-overlay.png"]
 
 
+def test_cli_segment_checks_both_outputs_before_writing_either(capsys, tmp_path, cat):
+    """An overlay name that is the input itself: refused with one line, and no label map left behind."""
+    photo = write_png(tmp_path / "cat-overlay.png", cat)
+    before = photo.read_bytes()
+    capsys.readouterr()
+    assert main(["segment", str(photo), "-o", str(tmp_path / "cat.png"), "--overwrite"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "is one of the input files" in err, err
+    assert photo.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat-overlay.png"]
+
+
 def test_cli_compress_uses_the_model_unless_given_a_source(capsys, tmp_path, cat):
     photo = write_png(tmp_path / "cat.png", cat)
     assert main(["compress", str(photo), "-o", str(tmp_path / "cat.jpg"), "--json", "--no-compare"]) == 0
@@ -326,9 +338,11 @@ def test_user_config_merges_and_ignores_classes(tmp_path, cat, segmenter):
         ('model = "{model}"\nclasses = ["person"]\nstd = [1, 0, 1]\n', OptionError, "positive"),
         ('model = "{model}"\nclasses = ["person", "sky", "road"]\n', InputError, "3 classes"),
         ('model = "{corrupt}"\nclasses = ["person"]\n', InputError, "not a usable ONNX model"),
+        ('model = "{model}"\nclasses = ["person"]\nx = ' + "[" * 100_000 + "]" * 100_000 + "\n", OptionError,
+         "nested too deeply"),
     ],
     ids=["missing model", "syntax", "unknown key", "no classes", "bad target", "bad source", "nothing mapped",
-         "max_side text", "zero std", "class count", "corrupt model"],
+         "max_side text", "zero std", "class count", "corrupt model", "nested too deeply"],
 )
 def test_bad_user_configs_give_one_line_errors(tmp_path, body, error, fragment):
     corrupt = tmp_path / "corrupt.onnx"

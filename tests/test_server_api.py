@@ -26,12 +26,13 @@ import segpress
 from segpress.cli import main
 from segpress.policy import Policy, available_policies, load_policy
 from segpress.segmenters import Segmenter, default_segmenter
-from segpress.server import ServerLimits, create_app
-from segpress.server.limits import Busy, WorkPool
+from segpress.server import ServerLimits, allowed_hosts_for, create_app
+from segpress.server.limits import Busy, RequestLimit, WorkPool
 from segpress.server.store import ImageStore, StoredImage
 from segpress.taxonomy import CLASSES
 
 STATIC = Path(segpress.__file__).parent / "server" / "static"
+LOCAL = "http://127.0.0.1:8000"  # the test client's address: the server takes local host names only
 
 
 class CountingSegmenter(Segmenter):
@@ -54,7 +55,8 @@ def model() -> CountingSegmenter:
 
 @pytest.fixture(scope="module")
 def client(model) -> TestClient:
-    with TestClient(create_app(ServerLimits(max_upload_bytes=2_000_000, max_pixels=4_000_000), model)) as test_client:
+    app = create_app(ServerLimits(max_upload_bytes=2_000_000, max_pixels=4_000_000), model)
+    with TestClient(app, base_url=LOCAL) as test_client:
         yield test_client
 
 
@@ -267,6 +269,7 @@ def test_a_bomb_is_refused_from_its_header(client):
         ({"weights": '{"dragon": 1}'}, "unknown class"),
         ({"weights": '{"person": 3}'}, "[0, 1]"),
         ({"weights": "person=1"}, "JSON object"),
+        ({"weights": '{"person": ' + "[" * 100_000 + "]" * 100_000 + "}"}, "JSON object"),  # nested too deep to parse
         ({"target_size": "lots"}, "cannot read size"),
         ({"target_size": "10B"}, "smallest"),
         ({"target_size": "40KB", "target_roi_psnr": "40"}, "one target"),
@@ -282,6 +285,13 @@ def test_bad_options_get_a_422_naming_the_problem(client, cat, fields, words):
     assert words in response.json()["detail"]
 
 
+def test_huge_margin_and_feather_fields_are_answered(client, cat):
+    """margin=1e9 was a 500 (MemoryError): lengths past the image's size change nothing and cost nothing."""
+    fields = {"margin": "1e9", "feather": "300000", "compare": "false", "response": "json"}
+    response = client.post("/api/v1/compress", files=upload("cat.jpg", cat), data=fields)
+    assert response.status_code == 200, response.text
+
+
 def test_malformed_requests_get_4xx(client, cat):
     boundary = {"content-type": "multipart/form-data; boundary=xyz"}
     cases = [
@@ -294,6 +304,8 @@ def test_malformed_requests_get_4xx(client, cat):
         (client.get(f"/api/v1/images/{'0' * 64}/labels.png"), 404),
         (client.get("/api/v1/images/not-a-hash/labels.png"), 422),
         (client.post(f"/api/v1/images/{'0' * 64}/compress", content=b"{not json", headers={"content-type": "application/json"}), 422),
+        (client.post(f"/api/v1/images/{'0' * 64}/compress", content=b"[" * 100_000 + b"]" * 100_000,
+                     headers={"content-type": "application/json"}), 400),  # too deep for the parser
         (client.get("/api/v1/compress"), 405),
         (client.get("/api/v2/health"), 404),
     ]
@@ -369,7 +381,7 @@ def test_busy_answers_503_with_retry_after(cat):
     release = threading.Event()
     slow.segment_batch = lambda images: (release.wait(10), slow.inner.segment_batch(images))[1]
     app = create_app(ServerLimits(workers=1, queue=0, timeout=10), slow)
-    with TestClient(app) as test_client:
+    with TestClient(app, base_url=LOCAL) as test_client:
         worker = threading.Thread(target=lambda: test_client.post("/api/v1/segment", files=upload("a.jpg", cat)))
         worker.start()
         time.sleep(0.3)
@@ -381,6 +393,74 @@ def test_busy_answers_503_with_retry_after(cat):
             release.set()
             worker.join()
         assert test_client.get("/api/v1/health").json()["jobs"] == 0
+
+
+def test_only_local_host_names_are_served_by_default(client):
+    """DNS rebinding: a page whose name resolves to 127.0.0.1 still sends its own name as Host."""
+    for host in ("localhost", "localhost:8000", "127.0.0.1:1234", "[::1]:8000", "LocalHost."):
+        assert client.get("/api/v1/health", headers={"host": host}).status_code == 200, host
+    for host in ("evil.example", "evil.example:8000", "localhost.evil.example", "127.0.0.1.nip.io", "[::2]"):
+        for response in (client.get("/api/v1/health", headers={"host": host}), client.get("/", headers={"host": host}),
+                         client.post("/api/v1/segment", headers={"host": host}, files=upload("a.jpg", b"x"))):
+            assert response.status_code == 400, (host, response.text)
+            assert response.json()["code"] == "bad_request" and host in response.json()["detail"]
+
+
+def test_allowed_host_names_are_configurable(model):
+    named = create_app(ServerLimits(allowed_hosts=allowed_hosts_for("127.0.0.1", ["photos.lan"])), model)
+    with TestClient(named, base_url="http://photos.lan:8000") as test_client:
+        assert test_client.get("/api/v1/health").status_code == 200
+        assert test_client.get("/api/v1/health", headers={"host": "localhost:8000"}).status_code == 200
+        assert test_client.get("/api/v1/health", headers={"host": "other.lan"}).status_code == 400
+    anywhere = create_app(ServerLimits(allowed_hosts=allowed_hosts_for("0.0.0.0")), model)
+    with TestClient(anywhere, base_url="http://any.name.example") as test_client:
+        assert test_client.get("/api/v1/health").status_code == 200
+
+
+def test_serve_passes_allowed_hosts_to_the_server(capsys, monkeypatch):
+    import socket
+
+    import segpress.server
+
+    started = {}
+    monkeypatch.setattr(segpress.server, "serve", lambda host, port, limits, model: started.update(limits=limits))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main(["serve", "--port", str(port), "--allowed-host", "photos.lan", "--allowed-host", "::1"]) == 0
+    assert started["limits"].allowed_hosts == ("localhost", "127.0.0.1", "[::1]", "photos.lan", "[::1]")
+    assert main(["serve", "--port", str(port)]) == 0
+    assert started["limits"].allowed_hosts == ("localhost", "127.0.0.1", "[::1]")
+
+
+def test_requests_beyond_the_limit_get_a_json_503_at_once():
+    gate = asyncio.Event()
+    sent: list[dict] = []
+
+    async def slow_app(scope, receive, send):
+        await gate.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    limited = RequestLimit(slow_app, limit=1)
+
+    async def scenario():
+        first = asyncio.create_task(limited({"type": "http"}, receive, send))
+        await asyncio.sleep(0)  # the first request is in progress
+        await limited({"type": "http"}, receive, send)  # refused without waiting
+        gate.set()
+        await first
+
+    asyncio.run(scenario())
+    assert sent[0]["status"] == 503 and (b"retry-after", b"1") in sent[0]["headers"]
+    assert json.loads(sent[1]["body"])["code"] == "busy"
+    assert sent[2]["status"] == 200 and limited.active == 0
 
 
 def test_the_store_drops_the_least_recently_used():

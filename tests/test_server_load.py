@@ -78,7 +78,7 @@ def test_a_stalled_upload_gets_408_and_frees_the_server(server):
     host, port = server.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as connection:
         connection.sendall(
-            b"POST /api/v1/compress HTTP/1.1\r\nHost: x\r\n"
+            b"POST /api/v1/compress HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 100000\r\n\r\n--xyz\r\n"
         )
         received = b""
@@ -89,3 +89,33 @@ def test_a_stalled_upload_gets_408_and_frees_the_server(server):
     assert '"code": "request_timeout"' in reply
     with httpx.Client(base_url=server, timeout=30) as client:
         assert client.get("/api/v1/health").status_code == 200
+
+
+STALLED = 80  # more than the server below takes requests at once (1 worker + 0 queue + 64)
+
+
+def test_stalled_request_heads_are_timed_out_and_lock_no_one_out():
+    """Slowloris: sockets that send half a request line hold nothing, and get a JSON 408 after header_timeout."""
+    limits = ServerLimits(workers=1, queue=0, header_timeout=1.0)
+    assert limits.max_requests < STALLED
+    with running(create_app(limits)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        stalled = [socket.create_connection((host, int(port)), timeout=10) for _ in range(STALLED)]
+        try:
+            for connection in stalled:
+                connection.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow:")  # never ends
+            with httpx.Client(base_url=url, timeout=10) as client:
+                started = time.monotonic()
+                health = client.get("/api/v1/health")
+                assert health.status_code == 200 and health.json()["status"] == "ok", health.text
+                assert time.monotonic() - started < 1.0  # answered at once, not after the stalled ones left
+            for connection in stalled:
+                received = b""
+                while chunk := connection.recv(65536):  # the answer once the head is overdue, then the close
+                    received += chunk
+                reply = received.decode("latin-1")
+                assert reply.startswith("HTTP/1.1 408"), reply[:200]
+                assert reply.endswith('"code": "request_timeout"}'), reply[-200:]
+        finally:
+            for connection in stalled:
+                connection.close()

@@ -26,7 +26,7 @@ from rich.table import Table
 from . import __version__, api, codecs, segmenters
 from .bench.settings import DEFAULT_FORMATS, DEFAULT_QUALITIES
 from .errors import OptionError, SegpressError
-from .imageio import DEFAULT_MAX_PIXELS, atomic_write, load_image, output_path
+from .imageio import DEFAULT_MAX_PIXELS, atomic_write, check_writable, load_image, output_path
 from .policy import available_policies, load_policy
 from .text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
 from .text import default_detector as text_detector
@@ -323,7 +323,7 @@ def segment(
     written: dict[Path, Path] = {}
     for source in inputs:
         try:
-            targets = _segment_targets(source, output, folder, written, overwrite)
+            targets = _segment_targets(source, output, folder, written, overwrite, [*inputs, *model_files])
             image = load_image(source, max_pixels=max_pixels)
             result = model.segment(image.pixels)
             shares = result.shares()
@@ -358,9 +358,9 @@ def segment(
 
 
 def _segment_targets(
-    source: Path, output: str, folder: Path | None, written: dict[Path, Path], overwrite: bool
+    source: Path, output: str, folder: Path | None, written: dict[Path, Path], overwrite: bool, protect: list[Path]
 ) -> tuple[Path, Path]:
-    """NAME-labels.png and NAME-overlay.png, both checked before either is written."""
+    """NAME-labels.png and NAME-overlay.png, both checked before either is written (never half a pair)."""
     stem, parent = (source.stem, folder) if folder is not None else (Path(output).stem, Path(output).parent)
     targets = (parent / f"{stem}-labels.png", parent / f"{stem}-overlay.png")
     for target in targets:
@@ -369,8 +369,7 @@ def _segment_targets(
                 f"{target}: already written for {written[target.resolve()]} in this run; "
                 "inputs with the same name need separate output folders"
             )
-        if target.exists() and not overwrite:
-            raise OptionError(f"{target} exists; pass --overwrite to replace it")
+        check_writable(target, overwrite=overwrite, protect=protect)
     return targets
 
 
@@ -593,6 +592,7 @@ def serve(
     queue: Annotated[int, typer.Option(help="Requests that may wait for a worker; beyond that: 503.")] = 64,
     timeout: Annotated[float, typer.Option(help="Seconds a request may wait for and use a worker.")] = 60.0,
     segmenter: SegmenterOption = None,
+    allowed_host: Annotated[Optional[list[str]], typer.Option("--allowed-host", help="A host name clients may use (the Host header; repeatable); localhost, 127.0.0.1 and [::1] always. Default: those only on 127.0.0.1, any name on other addresses.", show_default=False)] = None,
 ) -> None:
     """Serve the web page (drop a photo, weigh its classes, compare) and the HTTP API (/docs)."""
     try:
@@ -602,12 +602,14 @@ def serve(
     from .ratecontrol import parse_size
 
     sizes = {} if workers is None else {"workers": workers}
+    allowed_hosts = server.allowed_hosts_for(host, allowed_host or ())
     limits = server.ServerLimits(max_upload_bytes=parse_size(max_upload), max_pixels=max_pixels, queue=queue,
-                                 timeout=timeout, **sizes)
+                                 timeout=timeout, allowed_hosts=allowed_hosts, **sizes)
     model, _ = _load_segmenter(segmenter)
     _check_listen(host, port)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        stderr.print(f"note: listening on {host}: anyone who can reach it can use this server", markup=False)
+        names = ", by any host name (--allowed-host NAME to accept only the names given)" if "*" in allowed_hosts else ""
+        stderr.print(f"note: listening on {host}: anyone who can reach it can use this server{names}", markup=False)
     server.serve(host, port, limits, model)
 
 

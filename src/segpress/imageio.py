@@ -535,7 +535,7 @@ def atomic_write(
 ) -> None:
     """Write ``data`` to ``path`` all at once or not at all; never over an input in ``protect``."""
     target = Path(path)
-    _refuse_clobber(target, overwrite, protect)
+    check_writable(target, overwrite=overwrite, protect=protect)
     mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666 & ~_UMASK
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -557,7 +557,14 @@ def atomic_write(
         raise
 
 
-def _refuse_clobber(target: Path, overwrite: bool, protect: Iterable[str | os.PathLike[str]]) -> None:
+def check_writable(
+    target: str | os.PathLike[str], *, overwrite: bool = False, protect: Iterable[str | os.PathLike[str]] = ()
+) -> None:
+    """Refuse ``target`` as atomic_write would: one of the inputs in ``protect``, a folder, or there already.
+
+    A command that writes several files for one input checks them all with this before writing any.
+    """
+    target = Path(target)
     if any(_same_file(target, other) for other in protect):
         raise OptionError(
             f"{target}: is one of the input files; refusing to overwrite it, choose another output"

@@ -166,6 +166,8 @@ def _parse(path: Path, text: str) -> Any:
         reason = f"{err.problem or err.context}{where}"
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as err:
         reason = str(err)
+    except RecursionError:  # both parsers recurse once per level of nesting
+        reason = "nested too deeply"
     raise OptionError(f"cannot parse policy file {path}: {reason.splitlines()[0]}")
 
 

@@ -7,7 +7,8 @@ for a new run cuts such a torn tail off first, so the next line starts on a line
 
 Lines with an ``"input"`` key are records (see :func:`segpress.batch.work.record`); a line with
 ``"run"`` describes the job that started there (its settings and fingerprint). A lock on the file
-keeps two runs from writing the same manifest at once.
+keeps two runs from writing the same manifest at once. An existing file that does not begin as a
+manifest does (``--manifest`` pointed at a photo by mistake) is refused, never cut or appended to.
 
 The manifest is a local file: appending is not something object stores do.
 """
@@ -18,6 +19,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,6 +27,9 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple, Self
 
 from ..errors import OptionError, OutputError
+
+# How a manifest's first line begins: {"run": ... or {"input": ... (spaces allowed, for hand-made ones).
+_MANIFEST_START = re.compile(rb'\s*\{\s*"(run|input)"\s*:')
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
@@ -94,6 +99,11 @@ class ManifestWriter:
         except BlockingIOError:
             fh.close()
             raise OptionError(f"{self.path}: another batch run is using this manifest") from None
+        if not _is_manifest(fh):
+            fh.close()
+            raise OptionError(
+                f"{self.path}: is not a segpress manifest; refusing to change it, choose another --manifest"
+            )
         _cut_torn_tail(fh)
         self._fh = fh
         return self
@@ -123,9 +133,19 @@ def _parse(line: bytes) -> dict[str, Any] | None:
         return None  # the last line of a run that was killed while writing it
     try:
         entry = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # RecursionError: nested thousands deep
         return None
     return entry if isinstance(entry, dict) else None
+
+
+def _is_manifest(fh: IO[bytes]) -> bool:
+    """Whether the open file is empty or starts as a manifest does: a run line or a record (torn or not).
+
+    Anything else (a photo, someone's notes) is refused before it is cut or appended to.
+    """
+    fh.seek(0)
+    start = fh.read(256)
+    return not start or _MANIFEST_START.match(start) is not None
 
 
 def _cut_torn_tail(fh: IO[bytes]) -> None:

@@ -14,6 +14,10 @@ Outputs mirror the source's layout: ``SRC/a/b/photo.png`` becomes ``DST/a/b/phot
 format's extension, as ``segpress compress`` names files). Two inputs that would write the same
 output (``photo.png`` and ``photo.tif``) cannot both be done: the first in path order is, the others
 fail with a message naming it.
+
+No output may land on an input or inside the source or the mask folder: the roots are checked apart
+before (``storage.check_apart``), and locally every output's folder is resolved again here, since a
+symlink inside the destination can still lead back into the source; such a run is refused whole.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, OptionError
 from .manifest import Done, signature_key
-from .storage import Entry, list_files, list_sources
+from .storage import Entry, Location, list_files, list_sources, resolved
 from .work import Job, Task, failed
 
 
@@ -66,7 +70,39 @@ def make_plan(job: Job, done: dict[str, Done]) -> Plan:
             plan.skipped += 1
         else:
             plan.tasks.append(task)
+    _check_outputs_apart(job, plan.tasks, [entry.path for entry in entries], list(importance.values()))
     return plan
+
+
+def _check_outputs_apart(job: Job, tasks: list[Task], inputs: list[str], companions: list[Entry]) -> None:
+    """Refuse the run if an output, its folder resolved, is an input or lies inside a folder read from."""
+    if not job.destination.is_local or not tasks:
+        return  # an object store has no links: the roots checked apart keep outputs off the inputs
+    read = [(job.source, path) for path in inputs]
+    if job.importance is not None:
+        read += [(job.importance, entry.path) for entry in companions]
+    protected = {resolved(location, path): location.display(path) for location, path in read if location.is_local}
+    folders = [resolved(location, location.root) + "/" for location in (job.source, job.importance)
+               if location is not None and location.is_local]
+    for task, output in zip(tasks, _resolved_outputs(job.destination, tasks), strict=True):
+        reached = protected.get(output) or next((folder for folder in folders if output.startswith(folder)), None)
+        if reached is not None:
+            raise OptionError(
+                f"{job.destination.display(task.output)} leads to {reached} (through a link), which this run reads;"
+                " choose a destination outside the source"
+            )
+
+
+def _resolved_outputs(destination: Location, tasks: list[Task]) -> list[str]:
+    """Each output's path with its folder resolved (once per folder); the file itself is replaced, not followed."""
+    folders: dict[str, str] = {}
+    outputs = []
+    for task in tasks:
+        folder, name = posixpath.split(task.output)
+        if folder not in folders:
+            folders[folder] = resolved(destination, folder)
+        outputs.append(posixpath.join(folders[folder], name))
+    return outputs
 
 
 def _signature(entry: Entry, importance: Entry | None, uses_importance: bool) -> dict[str, Any]:

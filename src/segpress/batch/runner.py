@@ -187,6 +187,8 @@ def _job(source: str, destination: str, settings: JobSettings, storage_options: 
     check_apart(src, dst)
     folder = settings.mask if settings.mask is not None else settings.labels
     importance = None if folder is None else open_location(folder, storage_options)
+    if importance is not None:
+        check_apart(importance, dst, "--mask folder" if settings.mask is not None else "--labels folder")
     return Job(settings, src, dst, importance, settings.fingerprint())
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import posixpath
 import re
 from collections.abc import Sequence
@@ -89,7 +90,7 @@ def parse_storage_options(pairs: Sequence[str]) -> dict[str, Any]:
             raise OptionError(f"--storage-option {pair!r}: give KEY=VALUE")
         try:
             options[key.strip()] = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # not JSON (or nested too deep to be): the text itself
             options[key.strip()] = text
     return options
 
@@ -147,14 +148,59 @@ def list_files(location: Location) -> dict[str, Entry]:
     return {entry.relative: entry for entry in entries}
 
 
-def check_apart(source: Location, destination: Location) -> None:
-    """Refuse a destination inside the source or around it: outputs would be listed as inputs, or replace them."""
-    if _protocols(source.fs) & _protocols(destination.fs):
-        a, b = source.root.rstrip("/") + "/", destination.root.rstrip("/") + "/"
-        if a.startswith(b) or b.startswith(a):
-            raise OptionError(
-                f"the destination {destination.url} and the source {source.url} overlap; choose a destination outside it"
-            )
+def check_apart(source: Location, destination: Location, what: str = "source") -> None:
+    """Refuse a destination inside the source (or ``what`` else is read) or around it: outputs would be
+    listed as inputs, or replace them.
+
+    Roots are compared resolved, as the filesystem will follow them: ``..`` removed, and locally symlinks
+    followed and every existing folder above each root compared by device and inode (a bind mount or
+    another name of the same folder).
+    """
+    if not _protocols(source.fs) & _protocols(destination.fs):
+        return
+    a, b = resolved(source, source.root).rstrip("/") + "/", resolved(destination, destination.root).rstrip("/") + "/"
+    if a.startswith(b) or b.startswith(a) or _same_folder_above(source, destination):
+        raise OptionError(
+            f"the destination {destination.url} and the {what} {source.url} overlap; choose a destination outside it"
+        )
+
+
+def resolved(location: Location, path: str) -> str:
+    """``path`` as the filesystem reaches it: symlinks followed (locally) and ``..`` removed."""
+    if location.is_local:
+        return os.path.realpath(path)
+    return posixpath.normpath(path)
+
+
+def _same_folder_above(source: Location, destination: Location) -> bool:
+    """Whether one root's folder (by device and inode) is the other root or a folder above it."""
+    if not (source.is_local and destination.is_local):
+        return False
+    first, second = _identity(source.root), _identity(destination.root)
+    return (first is not None and first in _identities_above(destination.root)) or (
+        second is not None and second in _identities_above(source.root)
+    )
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None  # not there yet: nothing can be inside it
+    return status.st_dev, status.st_ino
+
+
+def _identities_above(path: str) -> set[tuple[int, int]]:
+    """Device and inode of ``path`` and of every existing folder above it."""
+    found, current = set(), os.path.realpath(path)
+    while True:
+        identity = _identity(current)
+        if identity is not None:
+            found.add(identity)
+        parent = os.path.dirname(current)
+        if parent == current:
+            return found
+        current = parent
 
 
 def read_file(location: Location, path: str) -> bytes:

@@ -234,6 +234,8 @@ def _parse(path: Path, text: str) -> Any:
         return yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
         reason = " ".join(str(error).split())
+    except RecursionError:  # both parsers recurse once per level of nesting
+        reason = "nested too deeply"
     raise OptionError(f"cannot parse segmenter config {path}: {reason}")
 
 

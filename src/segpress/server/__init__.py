@@ -4,7 +4,8 @@ Needs the ``serve`` extra (``pip install 'segpress[serve]'``: FastAPI, uvicorn, 
 fastapi-offline).
 
     browser page (static/) ─┐
-    services ───────────────┴─ /api/v1 (routes.py) ─ UploadGuard (limits.py: size, pauses, content type)
+    services ───────────────┴─ /api/v1 (routes.py) ─ HostGuard, UploadGuard (limits.py: Host name, size, pauses,
+                                                     content type)
                                                    ─ WorkPool (limits.py: bounded threads + queue, timeout)
                                                    ─ service.py ─ ImageStore (store.py: segmentation per
                                                                   upload hash, LRU) ─ segpress.api.compress
@@ -15,6 +16,6 @@ is reused, so a change costs one encode (and the comparison against uniform enco
 """
 
 from .app import create_app, serve
-from .limits import ServerLimits
+from .limits import ServerLimits, allowed_hosts_for
 
-__all__ = ["ServerLimits", "create_app", "serve"]
+__all__ = ["ServerLimits", "allowed_hosts_for", "create_app", "serve"]

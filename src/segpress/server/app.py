@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import InputError, OptionError, SegpressError
 from ..segmenters import resolve_segmenter
-from .limits import Busy, ServerLimits, UploadGuard, WorkPool
+from .limits import Busy, HostGuard, RequestLimit, ServerLimits, UploadGuard, WorkPool
 from .routes import UPLOAD_PATHS, ServerState, router
 from .store import ImageStore
 
@@ -97,6 +97,8 @@ def create_app(limits: ServerLimits | None = None, segmenter: Any = None) -> Fas
     app.add_middleware(
         UploadGuard, max_body=limits.max_upload_bytes, read_timeout=limits.read_timeout, upload_paths=UPLOAD_PATHS
     )
+    app.add_middleware(RequestLimit, limit=limits.max_requests)
+    app.add_middleware(HostGuard, allowed_hosts=limits.allowed_hosts)  # added last: the outermost, first to run
     return app
 
 
@@ -166,7 +168,7 @@ def running(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[st
     """
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(_uvicorn_config(app, host, port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name="segpress-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -187,11 +189,17 @@ def serve(host: str = "127.0.0.1", port: int = 8000, limits: ServerLimits | None
     """Run the application under uvicorn until interrupted."""
     import uvicorn
 
-    limits = limits or ServerLimits()
-    app = create_app(limits, segmenter)
-    uvicorn.run(
-        app, host=host, port=port, log_level=log_level,
-        # Connections beyond the pool's workers + queue (+ room for the light GET routes) get a 503.
-        limit_concurrency=limits.workers + limits.queue + 64,
-        timeout_keep_alive=5,
-    )
+    app = create_app(limits or ServerLimits(), segmenter)
+    uvicorn.Server(_uvicorn_config(app, host, port, log_level=log_level)).run()
+
+
+def _uvicorn_config(app: FastAPI, host: str, port: int, **options: Any) -> Any:
+    """uvicorn's settings for ``app``: request heads on a deadline (``connections``); requests in
+    progress are bounded by the app's RequestLimit, not by uvicorn, which would count stalled connections."""
+    import uvicorn
+
+    from .connections import protocol_with_header_timeout  # uvicorn's protocol: imported with uvicorn
+
+    limits: ServerLimits = app.state.segpress.limits
+    return uvicorn.Config(app, host=host, port=port, http=protocol_with_header_timeout(limits.header_timeout),
+                          timeout_keep_alive=5, **options)

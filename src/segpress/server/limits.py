@@ -1,6 +1,9 @@
 """What one server will take on: request size, pixel count, time, and how much work at once.
 
-    request ─ UploadGuard: body over max_upload_bytes -> 413; a pause over read_timeout -> 408;
+    connection ─ a request head not complete within header_timeout -> 408, closed (connections.py)
+    request ─ HostGuard: a Host header naming none of allowed_hosts -> 400 (DNS rebinding)
+            ─ RequestLimit: more than max_requests in progress -> 503 at once
+            ─ UploadGuard: body over max_upload_bytes -> 413; a pause over read_timeout -> 408;
               an upload route without multipart/form-data -> 415
             ─ route ─ WorkPool.run(job): no free place among workers + queue -> 503 at once;
                                          queue wait + work over timeout -> 503 (the job's place
@@ -30,6 +33,9 @@ ASGIApp = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
 
 # Room for the multipart framing and the form fields around the file itself.
 _FORM_OVERHEAD = 64 * 1024
+# The names a browser on this machine uses for a server on the loopback interface (any port).
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+LOOPBACK_ADDRESSES = ("127.0.0.1", "localhost", "::1")
 
 
 def _default_workers() -> int:
@@ -47,18 +53,28 @@ class ServerLimits:
     queue: int = 64  # requests allowed to wait for a worker; beyond that: 503
     timeout: float = 60.0  # seconds one request may wait for and use a worker
     read_timeout: float = 30.0  # seconds the client may pause while sending its body
+    header_timeout: float = 10.0  # seconds a connection may take to send a request line and headers
     cache_entries: int = 32  # uploaded images whose segmentation is kept (LRU)
     cache_bytes: int = 512 * 1024 * 1024  # and the memory they may hold together
+    allowed_hosts: tuple[str, ...] = LOCAL_HOSTS  # names accepted in the Host header, any port; "*": any
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "allowed_hosts", tuple(_host_name(name) for name in self.allowed_hosts))
+        if not all(self.allowed_hosts):
+            raise OptionError("an allowed host must be a host name such as photos.example.org")
         for name in ("max_upload_bytes", "max_pixels", "workers", "cache_entries", "cache_bytes"):
             if getattr(self, name) < 1:
                 raise OptionError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name)}")
         if self.queue < 0:
             raise OptionError(f"queue must be 0 or more, got {self.queue}")
-        for name in ("timeout", "read_timeout"):
+        for name in ("timeout", "read_timeout", "header_timeout"):
             if not getattr(self, name) > 0:
                 raise OptionError(f"{name.replace('_', ' ')} must be positive seconds, got {getattr(self, name)}")
+
+    @property
+    def max_requests(self) -> int:
+        """Requests in progress at once: the pool's workers and queue, and room for the light GET routes."""
+        return self.workers + self.queue + 64
 
 
 class Busy(Exception):
@@ -110,6 +126,76 @@ class WorkPool:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def allowed_hosts_for(address: str, names: Collection[str] = ()) -> tuple[str, ...]:
+    """The Host names a server listening on ``address`` accepts: the local names, plus ``names``.
+
+    Without ``names``, a server on a loopback address takes the local names only, and one on any other
+    address takes any Host (it is meant to be reached by names this machine cannot know).
+    """
+    if names:
+        return (*LOCAL_HOSTS, *names)
+    return LOCAL_HOSTS if address in LOOPBACK_ADDRESSES else ("*",)
+
+
+class HostGuard:
+    """ASGI middleware: 400 for a request whose Host header names none of the allowed hosts.
+
+    A web page elsewhere can reach a server on 127.0.0.1 by resolving its own name to that address
+    (DNS rebinding); the browser then still sends the page's name as Host, which this refuses.
+    """
+
+    def __init__(self, app: ASGIApp, *, allowed_hosts: Collection[str]) -> None:
+        self.app = app
+        self.allowed = frozenset(_host_name(name) for name in allowed_hosts)
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "*" not in self.allowed:
+            host = next((value.decode("latin-1") for key, value in scope["headers"] if key.lower() == b"host"), "")
+            if _host_name(host) not in self.allowed:
+                shown = host[:100] or "(none)"
+                await _send_error(send, 400, "bad_request",
+                                  f"Host {shown} is not served here (start the server with --allowed-host NAME)")
+                return
+        await self.app(scope, receive, send)
+
+
+class RequestLimit:
+    """ASGI middleware: at most ``limit`` requests in progress; beyond that a JSON 503 at once.
+
+    It stands in for uvicorn's ``limit_concurrency``, which also counts connections that have not sent
+    a whole request yet: a few stalled sockets locked every client out, with a plain-text 503.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.active = 0  # one event loop: no lock needed
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.limit:
+            await _send_error(send, 503, "busy", f"the server is busy ({self.limit} requests in progress); try again shortly",
+                              retry_after=1)
+            return
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
+
+
+def _host_name(host: str) -> str:
+    """A Host header's or an allowed name's host, lower case, without port or trailing dot: ``[::1]:8000`` -> ``[::1]``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.partition("]")[0] + "]"
+    if host.count(":") > 1:  # a bare IPv6 address, as given on the command line
+        return f"[{host}]"
+    return host.partition(":")[0].rstrip(".")
 
 
 class _BodyRefused(Exception):
@@ -199,12 +285,11 @@ def _megabytes(size: int) -> str:
     return f"{size / 1_000_000:g} MB" if size >= 1_000_000 else f"{size:,} bytes"
 
 
-async def _send_error(send: Send, status: int, code: str, detail: str) -> None:
+async def _send_error(send: Send, status: int, code: str, detail: str, retry_after: int | None = None) -> None:
     body = json.dumps({"detail": detail, "code": code}).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close")],
-    })
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"connection", b"close")]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -53,7 +53,7 @@ class CompressOptions(BaseModel):
         if isinstance(value, str):
             try:
                 return json.loads(value) if value.strip() else None
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):  # RecursionError: nested thousands deep
                 raise ValueError('weights must be a JSON object such as {"person": 1, "sky": 0}') from None
         return value
 
