@@ -14,8 +14,19 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0+unknown"
 
-from .api import CompressResult, Importance, build_importance, compress, detect_text, segment  # noqa: E402
 from .errors import InputError, OptionError, SegpressError  # noqa: E402
+
+_API_NAMES = ("CompressResult", "Importance", "build_importance", "compress", "detect_text", "segment")
+
+
+def __getattr__(name: str) -> object:
+    # The API (and with it every codec library) loads on first use, so that ``segpress.train`` and
+    # ``segpress.taxonomy`` import on a machine that has only the training dependencies.
+    if name in _API_NAMES:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'segpress' has no attribute {name!r}")
 
 __all__ = [
     "CompressResult", "Importance", "InputError", "OptionError", "SegpressError",
