@@ -149,6 +149,27 @@ def test_importance_sources_one_and_only_one(photo, region):
     assert segpress.compress(photo, compare=False).source.startswith("model:")
 
 
+def test_a_segmentation_made_before_is_used_as_it_is(photo, region):
+    segmentation = segpress.segment(photo)
+    again = segpress.compress(photo, segmentation=segmentation, compare=False)
+    assert again.data == segpress.compress(photo, compare=False).data
+    assert again.source == f"model:{segmentation.model}" and again.segment_seconds == segmentation.seconds
+    with pytest.raises(OptionError, match="for a 192x128 image, not 96x128"):
+        segpress.compress(photo[:, :96], segmentation=segmentation)
+    with pytest.raises(OptionError, match="segmentation is used only without an importance source; mask"):
+        segpress.compress(photo, mask=region, segmentation=segmentation)
+    with pytest.raises(OptionError, match="a segmenter or a segmentation"):
+        segpress.compress(photo, segmenter=segpress.segmenters.default_segmenter(), segmentation=segmentation)
+
+
+def test_images_read_from_bytes_are_named_as_the_caller_says(photo, region):
+    with pytest.raises(InputError, match="^upload.jpg: not an image"):
+        segpress.api.load_image(b"definitely not an image", name="upload.jpg")
+    with pytest.raises(InputError, match="^<bytes>: not an image"):
+        segpress.api.load_image(b"definitely not an image")
+    assert segpress.api.load_image(photo, name="cat").name == "cat"
+
+
 def test_importance_of_the_wrong_size(photo, region):
     with pytest.raises(OptionError, match=f"{WIDTH - 8}x{HEIGHT}.*{WIDTH}x{HEIGHT}"):
         segpress.compress(photo, importance=region[:, 8:])

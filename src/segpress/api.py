@@ -166,6 +166,7 @@ def build_importance(
     mask: ImageSource | None = None,
     labels: ImageSource | None = None,
     segmenter: SegmenterSource = None,
+    segmentation: Segmentation | None = None,
     policy: str | Policy = "default",
     text: bool | TextDetector | TextDetection | None = None,
     margin: float | None = None,
@@ -176,8 +177,9 @@ def build_importance(
     """The importance map for ``image`` from an array, a mask image, a label map, or a segmenter, plus text.
 
     A label map holds segpress taxonomy indices (``segpress.taxonomy.CLASSES``) and goes through
-    ``policy``. Without an array, mask or label map, ``segmenter`` (None: the shipped model) gives
-    class probabilities and the map is each pixel's expected policy weight. With ``text`` (True: the
+    ``policy``. Without an array, mask or label map, ``segmentation`` (of this image, made before) or
+    else ``segmenter`` (None: the shipped model) gives class probabilities and the map is each pixel's
+    expected policy weight. With ``text`` (True: the
     default :class:`~segpress.text.TextDetector`, or one given, or a detection of this image made
     before; None: as the policy's ``[sources]`` says) the detected text regions are added: the map is the maximum of each source's map times its
     policy weight (``importance.combine``). Margins, feathering and the minimum region area default to
@@ -187,13 +189,15 @@ def build_importance(
              if value is not None]
     if len(given) > 1:
         raise OptionError(f"give one importance source, not {' and '.join(given)}")
-    if given and segmenter is not None:
-        raise OptionError(f"a segmenter is used only without an importance source; {given[0]} was given too")
+    model = [name for name, value in (("segmenter", segmenter), ("segmentation", segmentation)) if value is not None]
+    if given and model:
+        raise OptionError(f"a {model[0]} is used only without an importance source; {given[0]} was given too")
+    if len(model) > 1:
+        raise OptionError("give a segmenter or a segmentation made before, not both")
     chosen = policy if isinstance(policy, Policy) else load_policy(policy)
     use_text = wants_text(text, chosen)
     size = (image.height, image.width)
     regions: dict[str, float] = {}
-    segmentation = None
     if importance is not None:
         raw = imp.from_array(np.asarray(importance))
         if raw.shape != size:
@@ -207,7 +211,13 @@ def build_importance(
         raw = imp.from_labels(label_map, CLASSES, chosen)
         regions = imp.region_shares(label_map, CLASSES, chosen)
     else:
-        segmentation = resolve_segmenter(segmenter).segment(image.pixels)
+        if segmentation is None:
+            segmentation = resolve_segmenter(segmenter).segment(image.pixels)
+        elif segmentation.shape != size:
+            raise OptionError(
+                f"the segmentation given is for a {segmentation.width}x{segmentation.height} image, "
+                f"not {image.width}x{image.height}"
+            )
         raw = model_importance(segmentation, chosen)
         regions = imp.region_shares(segmentation.labels, CLASSES, chosen)
     weight = chosen.source_weight("mask" if importance is not None or mask is not None else "classes")
@@ -271,6 +281,7 @@ def compress(
     mask: ImageSource | None = None,
     labels: ImageSource | None = None,
     segmenter: SegmenterSource = None,
+    segmentation: Segmentation | None = None,
     policy: str | Policy = "default",
     text: bool | TextDetector | TextDetection | None = None,
     format: str = "jpeg",
@@ -300,6 +311,8 @@ def compress(
         labels: a label map in segpress taxonomy indices, weighted by ``policy``.
         segmenter: used when none of the three is given: None for the shipped model, a
             :class:`~segpress.segmenters.Segmenter`, or a user model config path (TOML/YAML).
+        segmentation: a :class:`~segpress.segmenters.Segmentation` of this image made before (by
+            ``segment``), used instead of running a segmenter again.
         text: add detected text (PP-OCRv4's detector, ``segpress[text]``; True for the default
             :class:`~segpress.text.TextDetector`, or one of your own settings, or a
             :class:`~segpress.text.TextDetection` of this image made before) to the importance, with
@@ -327,7 +340,8 @@ def compress(
     codec = codecs.get(format)
     loaded = load_image(image, max_pixels=max_pixels)
     chosen = build_importance(
-        loaded, importance=importance, mask=mask, labels=labels, segmenter=segmenter, policy=policy, text=text,
+        loaded, importance=importance, mask=mask, labels=labels, segmenter=segmenter, segmentation=segmentation,
+        policy=policy, text=text,
         margin=margin, feather=feather, min_area=min_area, max_pixels=max_pixels,
     )
     base_metadata = Metadata() if strip else Metadata(icc_profile=loaded.icc_profile, exif=loaded.exif)
