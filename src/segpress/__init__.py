@@ -15,9 +15,9 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0+unknown"
 
 from .api import CompressResult, Importance, build_importance, compress, detect_text, segment  # noqa: E402
-from .errors import InputError, OptionError, SegpressError  # noqa: E402
+from .errors import CodecError, InputError, OptionError, SegpressError  # noqa: E402
 
 __all__ = [
-    "CompressResult", "Importance", "InputError", "OptionError", "SegpressError",
+    "CodecError", "CompressResult", "Importance", "InputError", "OptionError", "SegpressError",
     "build_importance", "compress", "detect_text", "segment", "__version__",
 ]

@@ -317,7 +317,7 @@ def compress(
             :class:`~segpress.text.TextDetector`, or one of your own settings, or a
             :class:`~segpress.text.TextDetection` of this image made before) to the importance, with
             the policy's ``text`` weight; None: only if the policy's ``[sources]`` lists text.
-        format: a registered codec name (``segpress.codecs.names()``).
+        format: a registered codec name (``segpress.codecs.available_names()``).
         roi_quality, bg_quality: quality (1..100) for importance 1 and importance 0; with a target,
             where the search starts (the qualities it chose are in the result).
         target_size: a byte budget (``40000``, ``"40KB"``, ``"1.5MB"``, ``"40KiB"``): the file with the

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from . import __version__, api, codecs, segmenters
 from .bench.settings import DEFAULT_FORMATS, DEFAULT_QUALITIES
-from .errors import OptionError, SegpressError
+from .errors import CodecError, OptionError, SegpressError
 from .imageio import DEFAULT_MAX_PIXELS, atomic_write, load_image, output_path
 from .policy import available_policies, load_policy
 from .text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
@@ -115,7 +115,7 @@ def _choose_codec(format: str | None, output: str, many: bool) -> codecs.Codec:
 
 def _known_extensions() -> str:
     """Every extension the installed codecs write, in registry order, each once."""
-    found = dict.fromkeys(extension for name in codecs.names() for extension in codecs.get(name).extensions)
+    found = dict.fromkeys(extension for name in codecs.available_names() for extension in codecs.get(name).extensions)
     return ", ".join(found)
 
 
@@ -163,7 +163,7 @@ def _pick(path: Path | None, image: Path, many: bool) -> Path | None:
 def compress(
     inputs: Annotated[list[Path], typer.Argument(help="Images to compress.", show_default=False)],
     output: Annotated[str, typer.Option("--output", "-o", help="Output file, or folder (several inputs, or ending in /).")],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help=f"{', '.join(codecs.names())}; default from -o's extension, else jpeg.")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help=f"{', '.join(codecs.available_names())}; default from -o's extension, else jpeg.")] = None,
     mask: Annotated[Optional[Path], typer.Option(help="Importance mask image (1-bit, grey or alpha), or a folder of <name>.png.")] = None,
     labels: Annotated[Optional[Path], typer.Option(help="Label map PNG in segpress taxonomy indices, or a folder of <name>.png.")] = None,
     segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML) used without --mask/--labels; default: the shipped model.")] = None,
@@ -232,7 +232,8 @@ def compress(
             written[target.resolve()] = source
         except SegpressError as error:
             failures += 1
-            stderr.print(f"error: {error}", markup=False)
+            # A codec cannot know the file it was given; every other error starts with the file's name.
+            stderr.print(f"error: {source}: {error}" if isinstance(error, CodecError) else f"error: {error}", markup=False)
             continue
         if as_json:
             stdout.print_json(json.dumps({"input": str(source), "output": str(target), **result.summary()}))
@@ -511,7 +512,7 @@ def inspect(
 @app.command()
 def formats() -> None:
     """List the codecs and policies this installation has."""
-    names = codecs.names()
+    names = codecs.available_names()
     width = max(map(len, names), default=0)
     for name in names:
         codec = codecs.get(name)
@@ -526,7 +527,7 @@ def formats() -> None:
 def batch(
     source: Annotated[str, typer.Argument(help="Folder, glob or file: a local path or an fsspec URL (s3://bucket/photos).", show_default=False)],
     destination: Annotated[str, typer.Argument(help="Folder (path or URL) that gets the outputs, in the source's layout.", show_default=False)],
-    format: Annotated[str, typer.Option("--format", "-f", help=f"{', '.join(codecs.names())}.")] = "jpeg",
+    format: Annotated[str, typer.Option("--format", "-f", help=f"{', '.join(codecs.available_names())}.")] = "jpeg",
     policy: PolicyOption = "default",
     workers: Annotated[Optional[int], typer.Option(help="Worker processes (local) or segmentation actors (ray); default: the CPUs available.")] = None,
     engine: Annotated[str, typer.Option(help="local (processes on this machine) or ray (a Ray Data pipeline; needs the ray extra).")] = "local",

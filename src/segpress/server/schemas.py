@@ -152,4 +152,4 @@ class Health(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str = Field(description="One line saying what was wrong.")
-    code: str = Field(description="bad_request, invalid_option, invalid_image, too_large, unsupported_media_type, not_found, busy...")
+    code: str = Field(description="bad_request, invalid_option, invalid_image, codec_error, too_large, unsupported_media_type, not_found, busy...")
