@@ -66,8 +66,8 @@ from rich.progress import (
 )
 
 from segpress import codecs, conditioning
-from segpress.api import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY
 from segpress.codecs import EncodeSettings, Metadata
+from segpress.codecs.base import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY
 from segpress.codecs.conditioned import ConditionedCodec
 from segpress.metrics import bits_per_pixel, psnr
 from segpress.ratecontrol import (

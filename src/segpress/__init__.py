@@ -15,9 +15,10 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0+unknown"
 
 from .api import CompressResult, Importance, build_importance, compress, detect_text, segment  # noqa: E402
+from .options import CompressOptions  # noqa: E402
 from .errors import CodecError, InputError, OptionError, SegpressError  # noqa: E402
 
 __all__ = [
-    "CodecError", "CompressResult", "Importance", "InputError", "OptionError", "SegpressError",
+    "CodecError", "CompressOptions", "CompressResult", "Importance", "InputError", "OptionError", "SegpressError",
     "build_importance", "compress", "detect_text", "segment", "__version__",
 ]

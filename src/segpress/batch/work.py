@@ -203,7 +203,7 @@ def describe(error: BaseException) -> str:
 
 
 def _load(job: Job, task: Task, data: bytes) -> LoadedImage:
-    return load_image(data, max_pixels=job.settings.max_pixels, name=task.input)
+    return load_image(data, max_pixels=job.settings.options.max_pixels, name=task.input)
 
 
 def _importance_source(job: Job, task: Task, image: LoadedImage) -> dict[str, np.ndarray]:
@@ -216,7 +216,7 @@ def _importance_source(job: Job, task: Task, image: LoadedImage) -> dict[str, np
         wanted = posixpath.splitext(task.input)[0] + ".png"
         raise InputError(f"{task.input}: no {kind} {wanted} in {job.importance.url}")
     data = read_file(job.importance, task.importance)
-    options = {"size": (image.height, image.width), "max_pixels": job.settings.max_pixels,
+    options = {"size": (image.height, image.width), "max_pixels": job.settings.options.max_pixels,
                "name": job.importance.display(task.importance)}
     if kind == "mask":
         return {"mask": load_mask(data, **options)}

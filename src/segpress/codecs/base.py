@@ -23,6 +23,10 @@ from ..embedded import EmbeddedMap
 from ..errors import CodecError
 
 SUBSAMPLINGS = ("4:2:0", "4:4:4")
+DEFAULT_SUBSAMPLING = SUBSAMPLINGS[0]
+# Qualities (1..100) where importance is 1 and 0, unless asked otherwise (segpress.options).
+DEFAULT_ROI_QUALITY = 85
+DEFAULT_BG_QUALITY = 25
 
 
 @dataclass(frozen=True)
@@ -32,10 +36,10 @@ class EncodeSettings:
     Codecs whose ``roi_quality_step`` / ``bg_quality_step`` is 0 also take fractional qualities.
     """
 
-    roi_quality: int = 85
-    bg_quality: int = 25
+    roi_quality: int = DEFAULT_ROI_QUALITY
+    bg_quality: int = DEFAULT_BG_QUALITY
     progressive: bool = True
-    subsampling: str = "4:2:0"
+    subsampling: str = DEFAULT_SUBSAMPLING
 
 
 @dataclass(frozen=True)

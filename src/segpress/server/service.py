@@ -24,7 +24,7 @@ from ..policy import Policy, available_policies, load_policy
 from ..segmenters import Segmenter, render
 from ..taxonomy import CLASSES
 from ..text import TextDetection, default_detector
-from .schemas import CompressOptions
+from .schemas import SERVED_OPTIONS, CompressOptions
 from .store import ImageStore, StoredImage, image_id
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -66,7 +66,7 @@ def every_weight(policy: Policy) -> dict[str, float]:
 def compress_stored(image: StoredImage, options: CompressOptions, max_pixels: int) -> tuple[api.CompressResult, Policy]:
     """``api.compress`` on the stored upload with its kept segmentation: no network run."""
     policy = policy_for(options)
-    settings = options.model_dump(exclude={"policy", "weights", "default_weight", "preview", "name", "file", "response"})
+    settings = {name: getattr(options, name) for name in SERVED_OPTIONS}
     # A policy with text (the text preset) detects it once per upload, as the model segments once.
     text = image.text(detect_text) if api.wants_text(None, policy) else None
     result = api.compress(
