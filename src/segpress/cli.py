@@ -30,11 +30,11 @@ from .cli_options import COMPRESS_OPTIONS, OptionValues, with_compress_options
 from .codecs.base import DEFAULT_BG_QUALITY
 from .errors import CodecError, OptionError, SegpressError
 from .imageio import DEFAULT_MAX_PIXELS, atomic_write, load_image, output_path
-from .options import CompressOptions, check_sources
+from .options import CompressOptions, check_max_pixels, check_sources
 from .policy import available_policies, load_policy
 from .text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
-from .text import default_detector as text_detector
 from .text import describe as describe_text_detector
+from .text import detector_for as text_detector_for
 
 # Options several commands take, declared once so that their help reads the same everywhere (the
 # compress options come from segpress.options, through cli_options).
@@ -88,26 +88,12 @@ def _known_extensions() -> str:
     return ", ".join(found)
 
 
-def _check_max_pixels(max_pixels: int) -> None:
-    if max_pixels < 1:
-        raise OptionError(f"--max-pixels must be at least 1, got {max_pixels}")
-
-
 def _load_segmenter(segmenter: Path | None) -> tuple[segmenters.Segmenter, list[Path]]:
     """The model (loaded once, before any image) and its files, which no output may replace."""
     if segmenter is None:
         return segmenters.default_segmenter(), []
     model = segmenters.load_segmenter(segmenter)
     return model, [segmenter, model.path]
-
-
-def _text_detector(use_text: bool, scale: float | None):
-    """The text detector at ``--text-scale`` when text is on; None when off (a scale without text is a mistake)."""
-    if not use_text:
-        if scale is not None:
-            raise OptionError("--text-scale applies only with --text (or a policy that lists text)")
-        return None
-    return text_detector(DEFAULT_TEXT_SCALE if scale is None else scale)
 
 
 def _pick(path: Path | None, image: Path, many: bool) -> Path | None:
@@ -147,7 +133,7 @@ def compress(
     check_sources(mask=mask, labels=labels, segmenter=segmenter, command_line=True)
     chosen_policy = load_policy(policy)
     # Loaded once, before any image: a missing segpress[text] or a bad --text-scale stops the run here.
-    detector = _text_detector(api.wants_text(text, chosen_policy), text_scale)
+    detector = text_detector_for(api.wants_text(text, chosen_policy), text_scale)
     use_model = mask is None and labels is None
     model, model_files = _load_segmenter(segmenter) if use_model else (None, [])
     # No output may replace an input of this run: images, masks, label maps, the policy or model files.
@@ -254,10 +240,10 @@ def segment(
     from .segmenters import render
 
     many = len(inputs) > 1
-    _check_max_pixels(max_pixels)
+    check_max_pixels(max_pixels)
     folder = _segment_folder(output, many)
     model, model_files = _load_segmenter(segmenter)
-    detector = _text_detector(text, text_scale)
+    detector = text_detector_for(text, text_scale)
     table = Table(title="segpress segment", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("labels", "classes (share of pixels)", "seconds"):
         table.add_column(column, overflow="fold", justify="right" if column == "seconds" else "left")

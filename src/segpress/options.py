@@ -108,8 +108,7 @@ class CompressOptions:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value >= 0):
                 raise OptionError(f"{name} must be a non-negative length, got {value!r}")
-        if self.max_pixels < 1:
-            raise OptionError(f"--max-pixels must be at least 1, got {self.max_pixels}")
+        check_max_pixels(self.max_pixels)
         normal = {
             "format": get_codec(self.format).name, "roi_quality": int(self.roi_quality),
             "bg_quality": int(self.bg_quality), "target_size": target_size, "target_roi_psnr": target_roi_psnr,
@@ -144,6 +143,12 @@ def check_targets(target_size: int | str | None, target_roi_psnr: float | None) 
             raise OptionError(f"target PSNR must be a positive number of dB, got {target_roi_psnr}")
         target_roi_psnr = float(target_roi_psnr)
     return target_bytes, target_roi_psnr
+
+
+def check_max_pixels(max_pixels: int) -> None:
+    """The pixel limit of every command that reads images."""
+    if max_pixels < 1:
+        raise OptionError(f"--max-pixels must be at least 1, got {max_pixels}")
 
 
 def check_sources(

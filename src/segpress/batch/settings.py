@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import api, codecs
-from ..errors import OptionError
 from ..options import CompressOptions, check_sources
 from ..policy import Policy, load_policy
 from ..segmenters import Segmenter, default_segmenter, load_segmenter
 from ..segmenters.loading import shipped_model_dir
 from ..text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
-from ..text import default_detector
+from ..text import default_detector, detector_for
 
 # Where a batch differs from one compress: the uniform comparison costs 2-4 extra encodes per image.
 BATCH_DEFAULTS = {"compare": False}
@@ -99,10 +98,7 @@ def job_settings(
     check_sources(mask=mask, labels=labels, segmenter=segmenter, command_line=True)
     chosen_policy = load_policy(policy)
     use_text = api.wants_text(text, chosen_policy)
-    if use_text:
-        default_detector(DEFAULT_TEXT_SCALE if text_scale is None else text_scale, threads=1)
-    elif text_scale is not None:
-        raise OptionError("--text-scale applies only with --text (or a policy that lists text)")
+    detector_for(use_text, text_scale, threads=1)
     settings = JobSettings(
         options=chosen, policy=_policy_fields(chosen_policy),
         segmenter=None if segmenter is None else str(Path(segmenter).resolve()),
