@@ -1,6 +1,7 @@
 """The compress options, defined once: :class:`CompressOptions`, its fields' defaults, help and checks.
 
-Every front end is made from these fields, so an option added here appears everywhere:
+Every front end is made from these fields, so an option added here appears everywhere
+(tests/test_options.py walks each field through all of them):
 
     CompressOptions ─┬─ segpress.api.compress(**fields)             (the Python API)
                      ├─ segpress.cli_options → compress, batch      (Typer options, --help from "help")
@@ -33,8 +34,9 @@ def _option(default: Any, help: str, *, doc: str | None = None, server: bool = T
     """A field with its front-end metadata.
 
     help: the CLI's --help line; doc: the server's description (default: help); server: False for an
-    option the server sets itself. More keys: flag (the CLI's declaration, "--a/--b"), length (the CLI
-    reads "8" or "2%"), choices, bounds (ge/le/gt, for the server's schema; the checks are below).
+    option the server sets itself. More keys: flag (the CLI's declaration, "--a/--b"), cli_type (what
+    the CLI reads, when not the field's type), length (the CLI reads "8" or "2%"), choices, bounds
+    (ge/le/gt, for the server's schema; the checks themselves are in ``__post_init__``).
     """
     return field(default=default, metadata={"help": help, "doc": doc or help, "server": server, **more})
 
