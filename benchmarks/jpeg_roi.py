@@ -51,9 +51,9 @@ from scipy import ndimage
 from skimage import data, draw, morphology
 
 from segpress import codecs
-from segpress.api import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY
 from segpress.bench.runner import clean
 from segpress.codecs import EncodeSettings, Metadata
+from segpress.codecs.base import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY
 from segpress.codecs.jpeg import adaptive_baseline, pillow_encode
 from segpress.metrics import bd_rate, bits_per_pixel, psnr
 

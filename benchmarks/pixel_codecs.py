@@ -66,8 +66,8 @@ from rich.progress import (
 )
 
 from segpress import codecs, conditioning
-from segpress.api import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY
 from segpress.codecs import EncodeSettings, Metadata
+from segpress.codecs.base import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY
 from segpress.codecs.conditioned import ConditionedCodec
 from segpress.metrics import bits_per_pixel, psnr
 from segpress.ratecontrol import (
@@ -496,9 +496,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
     args.formats = tuple(name.strip() for name in args.formats.split(",") if name.strip())
-    unknown = [name for name in args.formats if name not in codecs.names()]
+    unknown = [name for name in args.formats if name not in codecs.available_names()]
     if unknown:
-        parser.error(f"unknown or unavailable format(s): {', '.join(unknown)}; have {', '.join(codecs.names())}")
+        parser.error(f"unknown or unavailable format(s): {', '.join(unknown)}; have {', '.join(codecs.available_names())}")
     return args
 
 
@@ -539,7 +539,7 @@ def build_report(args: argparse.Namespace, datasets: dict[str, Any]) -> dict[str
                 for name in args.formats if isinstance(codec := codecs.get(name), ConditionedCodec)
             ),
             "subsampling": SUBSAMPLING,
-            "avif_speed": codecs.get("avif").speed if "avif" in codecs.names() else avif.DEFAULT_SPEED,
+            "avif_speed": codecs.get("avif").speed if "avif" in codecs.available_names() else avif.DEFAULT_SPEED,
             "jxl_effort": jxl_pixels.DEFAULT_EFFORT,
             "webp_method": webp.METHOD,
             "uniform_references": {name: codecs.get(name).uniform_reference for name in args.formats},

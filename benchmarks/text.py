@@ -581,9 +581,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     args.formats = [name.strip() for name in args.formats.split(",") if name.strip()]
-    unknown = [name for name in args.formats if name not in codecs.names()]
+    unknown = [name for name in args.formats if name not in codecs.available_names()]
     if unknown or not args.formats:
-        parser.error(f"unknown format(s) {', '.join(unknown) or '(none)'}; available: {', '.join(codecs.names())}")
+        parser.error(f"unknown format(s) {', '.join(unknown) or '(none)'}; available: {', '.join(codecs.available_names())}")
     return args
 
 

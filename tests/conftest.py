@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from skimage import data
 
+from segpress import codecs
+
 # Built files (the int8 text detector) go to the repository's build folder, not the user's cache;
 # worker processes that tests start inherit it.
 os.environ.setdefault("SEGPRESS_CACHE_DIR", str(Path(__file__).resolve().parent.parent / "build" / "test-cache"))
@@ -36,3 +38,12 @@ def centre_mask():
         return mask
 
     return make
+
+
+@pytest.fixture
+def codec(name: str) -> codecs.Codec:
+    """The codec the test's ``name`` parameter names (``@pytest.mark.parametrize("name", codecs.names())``);
+    the test is skipped on a machine without that codec's library."""
+    if name not in codecs.available_names():
+        pytest.skip(f"codec {name} is not installed here")
+    return codecs.get(name)

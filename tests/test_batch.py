@@ -128,14 +128,17 @@ def test_a_rerun_skips_what_is_done_and_redoes_what_changed(source: Path, tmp_pa
 
 def test_masks_from_a_mirrored_folder_give_what_compress_gives(tmp_path: Path, capsys) -> None:
     source, masks = tmp_path / "src", tmp_path / "masks"
-    photo_tree(source, ["a.png", "sub/b.png", "no-mask.png"])
+    photo_tree(source, ["a.png", "sub/b.png", "no-mask.png", "bad-mask.png"])
     for name in ("a.png", "sub/b.png"):
         (masks / name).parent.mkdir(parents=True, exist_ok=True)
         (masks / name).write_bytes(centre_mask_png())
+    (masks / "bad-mask.png").write_bytes(b"not a picture")
     destination = tmp_path / "out"
     run = batch(capsys, source, destination, "--mask", masks, "--format", "webp", "--workers", 1, "--strip")
     assert run.code == 1
-    assert error_lines(run) == [f"error: no-mask.png: no mask no-mask.png in {masks}"]
+    broken, missing = sorted(error_lines(run))
+    assert broken.startswith(f"error: bad-mask.png: {masks / 'bad-mask.png'}: not an image")  # the mask named
+    assert missing == f"error: no-mask.png: no mask no-mask.png in {masks}"
     single = tmp_path / "single.webp"
     assert main(["compress", str(source / "sub/b.png"), "--mask", str(masks / "sub/b.png"), "-o", str(single),
                  "--strip", "--no-compare"]) == 0

@@ -67,8 +67,7 @@ def test_strength_is_continuous_monotonic_and_vanishes_at_the_roi_quality():
 
 
 @pytest.mark.parametrize("name", PIXEL_CODECS)
-def test_more_smoothing_gives_fewer_bytes(name, coffee, centre_mask):
-    codec = codecs.get(name)
+def test_more_smoothing_gives_fewer_bytes(name, codec, coffee, centre_mask):
     pixels = coffee[:128, 160:352]
     importance = centre_mask(pixels.shape)
     sizes = [len(codec.encode(pixels, importance, EncodeSettings(80, bg))) for bg in (80, 50, 25, 10, 1)]

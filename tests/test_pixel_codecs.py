@@ -11,7 +11,7 @@ from segpress.codecs import EncodeSettings, Metadata
 from segpress.codecs.j2k import target_psnr
 from segpress.codecs.jxl_pixels import distance
 from segpress.embedded import pack
-from segpress.errors import OptionError
+from segpress.errors import CodecError, OptionError, SegpressError
 from segpress.metrics import psnr
 from segpress.ratecontrol import decode_like, match_uniform
 
@@ -29,8 +29,7 @@ def photo(coffee):
 
 
 @pytest.mark.parametrize("name", PIXEL_CODECS)
-def test_encodes_and_decodes_a_real_photo(name, photo):
-    codec = codecs.get(name)
+def test_encodes_and_decodes_a_real_photo(name, codec, photo):
     pixels, importance = photo
     region = importance > 0.5
     data = codec.encode(pixels, importance, EncodeSettings(85, 25))
@@ -53,8 +52,7 @@ def test_codecs_are_picked_by_name_and_extension():
 
 
 @pytest.mark.parametrize("name", PIXEL_CODECS)
-def test_adaptive_is_smaller_at_the_same_psnr_inside(name, photo):
-    codec = codecs.get(name)
+def test_adaptive_is_smaller_at_the_same_psnr_inside(name, codec, photo):
     pixels, importance = photo
     region = importance > 0.5
     settings = EncodeSettings(85, 25)
@@ -68,8 +66,7 @@ def test_adaptive_is_smaller_at_the_same_psnr_inside(name, photo):
 
 
 @pytest.mark.parametrize("name", PIXEL_CODECS)
-def test_all_important_or_no_gap_gives_the_uniform_file(name, photo):
-    codec = codecs.get(name)
+def test_all_important_or_no_gap_gives_the_uniform_file(name, codec, photo):
     pixels, importance = photo
     uniform = codec.encode_uniform(pixels, 70, EncodeSettings(70, 25))
     assert codec.encode(pixels, np.ones_like(importance), EncodeSettings(70, 25)) == uniform
@@ -77,8 +74,7 @@ def test_all_important_or_no_gap_gives_the_uniform_file(name, photo):
 
 
 @pytest.mark.parametrize("name", ["webp", "avif"])
-def test_icc_exif_and_map_travel_in_the_container(name, photo):
-    codec = codecs.get(name)
+def test_icc_exif_and_map_travel_in_the_container(name, codec, photo):
     pixels, importance = photo
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     metadata = Metadata(icc_profile=icc, exif=EXIF, map_payload=pack(importance, {"format": name}))
@@ -95,8 +91,7 @@ def test_icc_exif_and_map_travel_in_the_container(name, photo):
 
 
 @pytest.mark.parametrize("name", ["j2k", "jxl-pixels"])
-def test_metadata_is_dropped_where_the_writer_has_no_place_for_it(name, photo):
-    codec = codecs.get(name)
+def test_metadata_is_dropped_where_the_writer_has_no_place_for_it(name, codec, photo):
     pixels, importance = photo
     metadata = Metadata(exif=EXIF, map_payload=pack(importance, {}))
     data = codec.encode(pixels, importance, EncodeSettings(85, 25), metadata)
@@ -105,8 +100,7 @@ def test_metadata_is_dropped_where_the_writer_has_no_place_for_it(name, photo):
 
 
 @pytest.mark.parametrize("name", PIXEL_CODECS)
-def test_grey_pictures(name, photo):
-    codec = codecs.get(name)
+def test_grey_pictures(name, codec, photo):
     pixels, importance = photo
     grey = np.ascontiguousarray(pixels[..., 1])
     data = codec.encode(grey, importance, EncodeSettings(85, 25))
@@ -125,18 +119,24 @@ def test_fractional_qualities_and_quality_mappings(photo):
     assert codecs.get("jxl-pixels").roi_quality_step == 0 and codecs.get("avif").roi_quality_step == 1
 
 
-def test_tiny_images_encode(photo):
-    for name in PIXEL_CODECS:
-        codec = codecs.get(name)
-        pixels = np.ascontiguousarray(photo[0][:5, :7])
-        data = codec.encode(pixels, np.zeros((5, 7), np.float32), EncodeSettings(85, 25))
-        assert codec.decode(data).shape == (5, 7, 3)
+@pytest.mark.parametrize("name", PIXEL_CODECS)
+def test_tiny_images_encode(name, codec, photo):
+    pixels = np.ascontiguousarray(photo[0][:5, :7])
+    data = codec.encode(pixels, np.zeros((5, 7), np.float32), EncodeSettings(85, 25))
+    assert codec.decode(data).shape == (5, 7, 3)
+
+
+@pytest.mark.parametrize("name", codecs.names())
+def test_a_library_failure_is_a_codec_error(name, codec):
+    with pytest.raises(CodecError, match=f"^{name} decode failed: ") as raised:
+        codec.decode(b"\xff\xd8\xff not a picture at all")
+    assert isinstance(raised.value, SegpressError) and raised.value.__cause__ is not None  # the library's own
 
 
 def test_missing_library_is_reported_not_raised(monkeypatch):
     from segpress.codecs import webp
 
     monkeypatch.setattr(webp.features, "check", lambda feature: False)
-    assert "webp" not in codecs.names()
+    assert "webp" in codecs.names() and "webp" not in codecs.available_names()
     with pytest.raises(OptionError, match="format 'webp' needs a codec library that is not installed"):
         codecs.get("webp")

@@ -87,7 +87,7 @@ def test_health_says_ok_with_the_limits(client):
 
 def test_formats_policies_and_classes_list_what_is_installed(client):
     formats = client.get("/api/v1/formats").json()
-    assert [f["name"] for f in formats] == segpress.codecs.names()
+    assert [f["name"] for f in formats] == segpress.codecs.available_names()
     jpeg = formats[0]
     assert jpeg["media_type"] == "image/jpeg" and ".jpg" in jpeg["extensions"]
     policies = {p["name"]: p for p in client.get("/api/v1/policies").json()}
@@ -250,6 +250,15 @@ def test_bad_uploads_get_a_4xx_json_error(client, name, data, kind, status):
         if status == 422:
             assert body["code"] == "invalid_image" and body["detail"].startswith(name)
     assert client.get("/api/v1/health").status_code == 200
+
+
+def test_an_image_the_format_cannot_hold_is_a_4xx_not_a_crash(client):
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((16, 16400, 3), 90, np.uint8)).save(buffer, "PNG")  # libwebp's limit: 16383 across
+    response = client.post("/api/v1/compress", files=upload("wide.png", buffer.getvalue(), "image/png"),
+                           data={"format": "webp"})
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "codec_error" and "webp encode failed" in response.json()["detail"]
 
 
 def test_a_bomb_is_refused_from_its_header(client):

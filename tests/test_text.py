@@ -261,7 +261,7 @@ def test_at_equal_size_text_stays_readable_where_uniform_jpeg_does_not(coffee_te
     def reading(data: bytes) -> list[str]:
         return read_text(decode_like(codec, data, pixels), boxes)
 
-    uniform = codec.encode_uniform(pixels, 4, segpress.api.encode_settings(85, 25, True, "4:2:0"))
+    uniform = codec.encode_uniform(pixels, 4, segpress.CompressOptions().encode_settings())
     assert agreement(original, reading(uniform)) < 0.85
     text_first = segpress.compress(pixels, policy="text", target_size=len(uniform), compare=False)
     assert text_first.size <= len(uniform)

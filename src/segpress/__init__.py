@@ -14,21 +14,25 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0+unknown"
 
-from .errors import InputError, OptionError, SegpressError  # noqa: E402
+from .errors import CodecError, InputError, OptionError, SegpressError  # noqa: E402
 
-_API_NAMES = ("CompressResult", "Importance", "build_importance", "compress", "detect_text", "segment")
+# The API (and with it every codec library) loads on first use, so that ``segpress.train`` and
+# ``segpress.taxonomy`` import on a machine that has only the training dependencies.
+_LAZY = {
+    **dict.fromkeys(("CompressResult", "Importance", "build_importance", "compress", "detect_text", "segment"), "api"),
+    "CompressOptions": "options",
+}
 
 
 def __getattr__(name: str) -> object:
-    # The API (and with it every codec library) loads on first use, so that ``segpress.train`` and
-    # ``segpress.taxonomy`` import on a machine that has only the training dependencies.
-    if name in _API_NAMES:
-        from . import api
+    if name in _LAZY:
+        import importlib
 
-        return getattr(api, name)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'segpress' has no attribute {name!r}")
 
+
 __all__ = [
-    "CompressResult", "Importance", "InputError", "OptionError", "SegpressError",
+    "CodecError", "CompressOptions", "CompressResult", "Importance", "InputError", "OptionError", "SegpressError",
     "build_importance", "compress", "detect_text", "segment", "__version__",
 ]

@@ -14,7 +14,6 @@ Data flow::
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version as package_version
@@ -27,10 +26,10 @@ from PIL import Image
 from . import codecs, embedded
 from . import importance as imp
 from .codecs import EncodeSettings, Metadata
-from .codecs.base import SUBSAMPLINGS
 from .errors import OptionError
 from .imageio import DEFAULT_MAX_PIXELS, LoadedImage, load_image, load_labels, load_mask
 from .metrics import bits_per_pixel, psnr
+from .options import CompressOptions, check_sources
 from .policy import Policy, load_policy
 from .ratecontrol import (
     RateResult,
@@ -39,7 +38,6 @@ from .ratecontrol import (
     fit_size,
     format_size,
     match_uniform,
-    parse_size,
 )
 from .segmenters import Segmentation, Segmenter, resolve_segmenter
 from .taxonomy import CLASSES
@@ -50,8 +48,6 @@ SegmenterSource = Segmenter | str | PathLike | None
 
 # Pixels at or above this importance form "the important region" that PSNR-inside is measured on.
 REGION_THRESHOLD = 0.5
-DEFAULT_ROI_QUALITY = 85
-DEFAULT_BG_QUALITY = 25
 
 
 @dataclass
@@ -166,6 +162,7 @@ def build_importance(
     mask: ImageSource | None = None,
     labels: ImageSource | None = None,
     segmenter: SegmenterSource = None,
+    segmentation: Segmentation | None = None,
     policy: str | Policy = "default",
     text: bool | TextDetector | TextDetection | None = None,
     margin: float | None = None,
@@ -176,24 +173,19 @@ def build_importance(
     """The importance map for ``image`` from an array, a mask image, a label map, or a segmenter, plus text.
 
     A label map holds segpress taxonomy indices (``segpress.taxonomy.CLASSES``) and goes through
-    ``policy``. Without an array, mask or label map, ``segmenter`` (None: the shipped model) gives
-    class probabilities and the map is each pixel's expected policy weight. With ``text`` (True: the
+    ``policy``. Without an array, mask or label map, ``segmentation`` (of this image, made before) or
+    else ``segmenter`` (None: the shipped model) gives class probabilities and the map is each pixel's
+    expected policy weight. With ``text`` (True: the
     default :class:`~segpress.text.TextDetector`, or one given, or a detection of this image made
     before; None: as the policy's ``[sources]`` says) the detected text regions are added: the map is the maximum of each source's map times its
     policy weight (``importance.combine``). Margins, feathering and the minimum region area default to
     the policy's values.
     """
-    given = [name for name, value in (("importance", importance), ("mask", mask), ("labels", labels))
-             if value is not None]
-    if len(given) > 1:
-        raise OptionError(f"give one importance source, not {' and '.join(given)}")
-    if given and segmenter is not None:
-        raise OptionError(f"a segmenter is used only without an importance source; {given[0]} was given too")
+    check_sources(importance=importance, mask=mask, labels=labels, segmenter=segmenter, segmentation=segmentation)
     chosen = policy if isinstance(policy, Policy) else load_policy(policy)
     use_text = wants_text(text, chosen)
     size = (image.height, image.width)
     regions: dict[str, float] = {}
-    segmentation = None
     if importance is not None:
         raw = imp.from_array(np.asarray(importance))
         if raw.shape != size:
@@ -207,7 +199,13 @@ def build_importance(
         raw = imp.from_labels(label_map, CLASSES, chosen)
         regions = imp.region_shares(label_map, CLASSES, chosen)
     else:
-        segmentation = resolve_segmenter(segmenter).segment(image.pixels)
+        if segmentation is None:
+            segmentation = resolve_segmenter(segmenter).segment(image.pixels)
+        elif segmentation.shape != size:
+            raise OptionError(
+                f"the segmentation given is for a {segmentation.width}x{segmentation.height} image, "
+                f"not {image.width}x{image.height}"
+            )
         raw = model_importance(segmentation, chosen)
         regions = imp.region_shares(segmentation.labels, CLASSES, chosen)
     weight = chosen.source_weight("mask" if importance is not None or mask is not None else "classes")
@@ -241,7 +239,7 @@ def build_importance(
     if segmentation is not None:
         source = f"model:{segmentation.model}"
     else:
-        source = "array" if given[0] == "importance" else given[0]  # as Importance.source documents
+        source = "array" if importance is not None else "mask" if mask is not None else "labels"
     if detection is not None:
         source += "+text"
     return Importance(
@@ -271,22 +269,11 @@ def compress(
     mask: ImageSource | None = None,
     labels: ImageSource | None = None,
     segmenter: SegmenterSource = None,
+    segmentation: Segmentation | None = None,
     policy: str | Policy = "default",
     text: bool | TextDetector | TextDetection | None = None,
-    format: str = "jpeg",
-    roi_quality: int = DEFAULT_ROI_QUALITY,
-    bg_quality: int = DEFAULT_BG_QUALITY,
-    target_size: int | str | None = None,
-    target_roi_psnr: float | None = None,
-    progressive: bool = True,
-    subsampling: str = "4:2:0",
-    strip: bool = False,
-    keep_map: bool = False,
-    margin: float | None = None,
-    feather: float | None = None,
-    min_area: float | None = None,
-    compare: bool = True,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    options: CompressOptions | None = None,
+    **changes: Any,
 ) -> CompressResult:
     """Compress ``image`` spending bytes where it matters.
 
@@ -300,11 +287,15 @@ def compress(
         labels: a label map in segpress taxonomy indices, weighted by ``policy``.
         segmenter: used when none of the three is given: None for the shipped model, a
             :class:`~segpress.segmenters.Segmenter`, or a user model config path (TOML/YAML).
+        segmentation: a :class:`~segpress.segmenters.Segmentation` of this image made before (by
+            ``segment``), used instead of running a segmenter again.
         text: add detected text (PP-OCRv4's detector, ``segpress[text]``; True for the default
             :class:`~segpress.text.TextDetector`, or one of your own settings, or a
             :class:`~segpress.text.TextDetection` of this image made before) to the importance, with
             the policy's ``text`` weight; None: only if the policy's ``[sources]`` lists text.
-        format: a registered codec name (``segpress.codecs.names()``).
+        options: how to encode (:class:`~segpress.options.CompressOptions`, checked when made); and
+            ``changes``: any of its fields as keywords, over ``options`` or the defaults. Its fields:
+        format: a codec name (``segpress.codecs.available_names()``).
         roi_quality, bg_quality: quality (1..100) for importance 1 and importance 0; with a target,
             where the search starts (the qualities it chose are in the result).
         target_size: a byte budget (``40000``, ``"40KB"``, ``"1.5MB"``, ``"40KiB"``): the file with the
@@ -322,14 +313,18 @@ def compress(
         CompressResult with the file bytes and its statistics (``encode_seconds``: every encode of a
         rate-control search together).
     """
-    target_bytes, target_psnr = check_targets(target_size, target_roi_psnr)
-    settings = encode_settings(roi_quality, bg_quality, progressive, subsampling)
-    codec = codecs.get(format)
+    chosen_options = CompressOptions.of(options, **changes)
+    target_bytes, target_psnr = chosen_options.target_size, chosen_options.target_roi_psnr
+    settings = chosen_options.encode_settings()
+    codec = codecs.get(chosen_options.format)
+    max_pixels = chosen_options.max_pixels
     loaded = load_image(image, max_pixels=max_pixels)
     chosen = build_importance(
-        loaded, importance=importance, mask=mask, labels=labels, segmenter=segmenter, policy=policy, text=text,
-        margin=margin, feather=feather, min_area=min_area, max_pixels=max_pixels,
+        loaded, importance=importance, mask=mask, labels=labels, segmenter=segmenter, segmentation=segmentation,
+        policy=policy, text=text, margin=chosen_options.margin, feather=chosen_options.feather,
+        min_area=chosen_options.min_area, max_pixels=max_pixels,
     )
+    strip, keep_map = chosen_options.strip, chosen_options.keep_map
     base_metadata = Metadata() if strip else Metadata(icc_profile=loaded.icc_profile, exif=loaded.exif)
     target_text = _target_text(target_bytes, target_psnr)
 
@@ -373,7 +368,7 @@ def compress(
         result.rate_encodes = rate.encodes
         result.rate_reached = rate.reached
         result.rate_note = rate.note or None
-    if compare and chosen.region.any():
+    if chosen_options.compare and chosen.region.any():
         # The reference carries the same ICC/EXIF, so metadata does not count as a saving.
         match = match_uniform(codec, loaded.pixels, chosen.region, result.psnr_inside, settings, base_metadata)
         result.uniform_size = match.size
@@ -381,20 +376,6 @@ def compress(
         result.uniform_reached = match.reached
         result.uniform_reference = codec.uniform_reference
     return result
-
-
-def check_targets(target_size: int | str | None, target_roi_psnr: float | None) -> tuple[int | None, float | None]:
-    """(bytes, dB) of the rate-control target, checked; ``OptionError`` for both or a malformed one."""
-    if target_size is not None and target_roi_psnr is not None:
-        raise OptionError("give one target: a size or a PSNR inside the region, not both")
-    target_bytes = None if target_size is None else parse_size(target_size)
-    if target_roi_psnr is not None:
-        if isinstance(target_roi_psnr, bool) or not isinstance(target_roi_psnr, numbers.Real):
-            raise OptionError(f"target PSNR must be a number of dB, got {target_roi_psnr!r}")
-        if not (math.isfinite(target_roi_psnr) and target_roi_psnr > 0):
-            raise OptionError(f"target PSNR must be a positive number of dB, got {target_roi_psnr}")
-        target_roi_psnr = float(target_roi_psnr)
-    return target_bytes, target_roi_psnr
 
 
 def _fit(codec: codecs.Codec, pixels: np.ndarray, chosen: Importance, target_bytes: int | None,
@@ -426,18 +407,6 @@ def _target_text(target_bytes: int | None, target_psnr: float | None) -> str | N
     if target_psnr is not None:
         return f"{target_psnr:g} dB inside"
     return None
-
-
-def encode_settings(roi_quality: int, bg_quality: int, progressive: bool, subsampling: str) -> EncodeSettings:
-    """Checked codec settings; ``OptionError`` names the first bad value."""
-    for name, value in (("roi quality", roi_quality), ("background quality", bg_quality)):
-        if not 1 <= int(value) <= 100:
-            raise OptionError(f"{name} must be within 1..100, got {value}")
-    if bg_quality > roi_quality:
-        raise OptionError(f"background quality {bg_quality} is above roi quality {roi_quality}")
-    if subsampling not in SUBSAMPLINGS:
-        raise OptionError(f"unknown chroma subsampling {subsampling!r}; choose {' or '.join(SUBSAMPLINGS)}")
-    return EncodeSettings(int(roi_quality), int(bg_quality), bool(progressive), subsampling)
 
 
 def _map_info(format: str, settings: EncodeSettings, chosen: Importance, image: LoadedImage,

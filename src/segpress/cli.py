@@ -24,25 +24,21 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import __version__, api, codecs, segmenters
+from .batch.settings import BATCH_DEFAULTS
 from .bench.settings import DEFAULT_FORMATS, DEFAULT_QUALITIES
-from .errors import OptionError, SegpressError
+from .cli_options import COMPRESS_OPTIONS, OptionValues, with_compress_options
+from .codecs.base import DEFAULT_BG_QUALITY
+from .errors import CodecError, OptionError, SegpressError
 from .imageio import DEFAULT_MAX_PIXELS, atomic_write, check_writable, load_image, output_path
+from .options import CompressOptions, check_max_pixels, check_sources
 from .policy import available_policies, load_policy
 from .text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
-from .text import default_detector as text_detector
 from .text import describe as describe_text_detector
+from .text import detector_for as text_detector_for
 
-# Options several commands take, declared once so that their help reads the same everywhere.
+# Options several commands take, declared once so that their help reads the same everywhere (the
+# compress options come from segpress.options, through cli_options).
 PolicyOption = Annotated[str, typer.Option(help="Policy preset name or TOML/YAML file (class -> importance).")]
-RoiQualityOption = Annotated[int, typer.Option(help="Quality (1-100) where importance is 1.")]
-BgQualityOption = Annotated[int, typer.Option(help="Quality (1-100) where importance is 0.")]
-ProgressiveOption = Annotated[bool, typer.Option("--progressive/--baseline", help="Progressive (smaller) or baseline JPEG.")]
-SubsamplingOption = Annotated[str, typer.Option(help="Chroma subsampling: 4:2:0 or 4:4:4.")]
-MarginOption = Annotated[Optional[str], typer.Option(help="Grow important regions: pixels (8) or % of the image (2%).")]
-FeatherOption = Annotated[Optional[str], typer.Option(help="Soft edge width: pixels or %.")]
-MinAreaOption = Annotated[Optional[str], typer.Option(help="Drop important regions smaller than this: pixels or % of the area.")]
-StripOption = Annotated[bool, typer.Option(help="Remove ICC profile and EXIF.")]
-KeepMapOption = Annotated[bool, typer.Option(help="Embed the importance map (see `segpress inspect`).")]
 OverwriteOption = Annotated[bool, typer.Option(help="Replace existing output files (inputs are never replaced).")]
 MaxPixelsOption = Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")]
 SegmenterOption = Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")]
@@ -62,33 +58,6 @@ stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 class InputFailed(Exception):
     """Some inputs failed; each was already reported on its own line."""
-
-
-def _length(text: str | None, option: str) -> float | None:
-    """``"8"`` or ``"8px"`` -> 8 pixels; ``"2%"`` -> 0.02 (a fraction of the image size).
-
-    The API reads values >= 1 as pixels and values in (0, 1) as fractions, so a percentage must stay
-    below 100% and a pixel count must be 0 or at least 1, or the value would change meaning.
-    """
-    if text is None:
-        return None
-    value = text.strip().lower()
-    percent = value.endswith("%")
-    try:
-        number = float(value[:-1] if percent else value.removesuffix("px"))
-    except ValueError:
-        raise OptionError(
-            f"{option}: cannot read length {text!r}: give pixels (12 or 12px) or a percentage (2%)"
-        ) from None
-    if not math.isfinite(number) or number < 0:
-        raise OptionError(f"{option} must be a non-negative length, got {text!r}")
-    if percent:
-        if number >= 100:
-            raise OptionError(f"{option} {text!r}: a percentage must be below 100%")
-        return number / 100.0
-    if 0 < number < 1:
-        raise OptionError(f"{option} {text!r}: give 0 or at least 1 pixel, or a percentage")
-    return number
 
 
 def _choose_codec(format: str | None, output: str, many: bool) -> codecs.Codec:
@@ -115,21 +84,8 @@ def _choose_codec(format: str | None, output: str, many: bool) -> codecs.Codec:
 
 def _known_extensions() -> str:
     """Every extension the installed codecs write, in registry order, each once."""
-    found = dict.fromkeys(extension for name in codecs.names() for extension in codecs.get(name).extensions)
+    found = dict.fromkeys(extension for name in codecs.available_names() for extension in codecs.get(name).extensions)
     return ", ".join(found)
-
-
-def _check_sources(mask: Path | None, labels: Path | None, segmenter: Path | None, max_pixels: int) -> None:
-    if mask is not None and labels is not None:
-        raise OptionError("give one importance source: --mask or --labels, not both")
-    if segmenter is not None and (mask is not None or labels is not None):
-        raise OptionError("--segmenter is used only without --mask and --labels")
-    _check_max_pixels(max_pixels)
-
-
-def _check_max_pixels(max_pixels: int) -> None:
-    if max_pixels < 1:
-        raise OptionError(f"--max-pixels must be at least 1, got {max_pixels}")
 
 
 def _load_segmenter(segmenter: Path | None) -> tuple[segmenters.Segmenter, list[Path]]:
@@ -138,15 +94,6 @@ def _load_segmenter(segmenter: Path | None) -> tuple[segmenters.Segmenter, list[
         return segmenters.default_segmenter(), []
     model = segmenters.load_segmenter(segmenter)
     return model, [segmenter, model.path]
-
-
-def _text_detector(use_text: bool, scale: float | None):
-    """The text detector at ``--text-scale`` when text is on; None when off (a scale without text is a mistake)."""
-    if not use_text:
-        if scale is not None:
-            raise OptionError("--text-scale applies only with --text (or a policy that lists text)")
-        return None
-    return text_detector(DEFAULT_TEXT_SCALE if scale is None else scale)
 
 
 def _pick(path: Path | None, image: Path, many: bool) -> Path | None:
@@ -160,30 +107,18 @@ def _pick(path: Path | None, image: Path, many: bool) -> Path | None:
 
 
 @app.command()
+@with_compress_options({"format": {"default": None, "help": f"{', '.join(codecs.available_names())}; default from -o's extension, else jpeg."}})
 def compress(
     inputs: Annotated[list[Path], typer.Argument(help="Images to compress.", show_default=False)],
     output: Annotated[str, typer.Option("--output", "-o", help="Output file, or folder (several inputs, or ending in /).")],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help=f"{', '.join(codecs.names())}; default from -o's extension, else jpeg.")] = None,
     mask: Annotated[Optional[Path], typer.Option(help="Importance mask image (1-bit, grey or alpha), or a folder of <name>.png.")] = None,
     labels: Annotated[Optional[Path], typer.Option(help="Label map PNG in segpress taxonomy indices, or a folder of <name>.png.")] = None,
     segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML) used without --mask/--labels; default: the shipped model.")] = None,
     policy: PolicyOption = "default",
     text: TextOption = None,
     text_scale: TextScaleOption = None,
-    roi_quality: RoiQualityOption = api.DEFAULT_ROI_QUALITY,
-    bg_quality: BgQualityOption = api.DEFAULT_BG_QUALITY,
-    target_size: Annotated[Optional[str], typer.Option(help="Byte budget per file (40000, 40KB, 1.5MB, 40KiB): the best important region that fits, never over, within 3 % under where possible.")] = None,
-    target_roi_psnr: Annotated[Optional[float], typer.Option(help="PSNR (dB) inside the important region: the smallest file that reaches it, at --bg-quality.")] = None,
-    progressive: ProgressiveOption = True,
-    subsampling: SubsamplingOption = "4:2:0",
-    margin: MarginOption = None,
-    feather: FeatherOption = None,
-    min_area: MinAreaOption = None,
-    strip: StripOption = False,
-    keep_map: KeepMapOption = False,
-    compare: Annotated[bool, typer.Option("--compare/--no-compare", help="Measure the uniform encode with the same PSNR inside.")] = True,
+    options: OptionValues = COMPRESS_OPTIONS,
     overwrite: OverwriteOption = False,
-    max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file instead of a table.")] = False,
 ) -> None:
     """Compress images: full quality where it matters, far fewer bytes elsewhere.
@@ -193,26 +128,17 @@ def compress(
     """
     # Options are checked once, before any file: a bad option stops the run, a bad file does not.
     many = len(inputs) > 1
-    codec = _choose_codec(format, output, many)
-    api.encode_settings(roi_quality, bg_quality, progressive, subsampling)
-    target_bytes, _ = api.check_targets(target_size, target_roi_psnr)
-    _check_sources(mask, labels, segmenter, max_pixels)
+    codec = _choose_codec(options["format"], output, many)
+    chosen = CompressOptions(**{**options, "format": codec.name})
+    check_sources(mask=mask, labels=labels, segmenter=segmenter, command_line=True)
     chosen_policy = load_policy(policy)
     # Loaded once, before any image: a missing segpress[text] or a bad --text-scale stops the run here.
-    detector = _text_detector(api.wants_text(text, chosen_policy), text_scale)
-    options = dict(
-        policy=chosen_policy, text=detector or False, format=codec.name, roi_quality=roi_quality, bg_quality=bg_quality,
-        target_size=target_bytes, target_roi_psnr=target_roi_psnr,
-        progressive=progressive, subsampling=subsampling, strip=strip, keep_map=keep_map,
-        margin=_length(margin, "--margin"), feather=_length(feather, "--feather"),
-        min_area=_length(min_area, "--min-area"),
-        compare=compare, max_pixels=max_pixels,
-    )
+    detector = text_detector_for(api.wants_text(text, chosen_policy), text_scale)
     use_model = mask is None and labels is None
     model, model_files = _load_segmenter(segmenter) if use_model else (None, [])
     # No output may replace an input of this run: images, masks, label maps, the policy or model files.
     policy_file = [Path(policy)] if Path(policy).is_file() else []
-    rate_control = target_size is not None or target_roi_psnr is not None
+    rate_control = chosen.rate_control
     table = _result_table(rate_control)
     notes: list[str] = []  # rate-control misses, printed under the table
     failures = 0
@@ -226,13 +152,15 @@ def compress(
                     "inputs with the same name need separate output folders"
                 )
             mask_file, labels_file = _pick(mask, source, many), _pick(labels, source, many)
-            result = api.compress(source, mask=mask_file, labels=labels_file, segmenter=model, **options)
+            result = api.compress(source, mask=mask_file, labels=labels_file, segmenter=model, policy=chosen_policy,
+                                  text=detector or False, options=chosen)
             protect = [*inputs, *policy_file, *model_files, *(p for p in (mask_file, labels_file) if p is not None)]
             atomic_write(target, result.data, overwrite=overwrite, protect=protect)
             written[target.resolve()] = source
         except SegpressError as error:
             failures += 1
-            stderr.print(f"error: {error}", markup=False)
+            # A codec cannot know the file it was given; every other error starts with the file's name.
+            stderr.print(f"error: {source}: {error}" if isinstance(error, CodecError) else f"error: {error}", markup=False)
             continue
         if as_json:
             stdout.print_json(json.dumps({"input": str(source), "output": str(target), **result.summary()}))
@@ -312,10 +240,10 @@ def segment(
     from .segmenters import render
 
     many = len(inputs) > 1
-    _check_max_pixels(max_pixels)
+    check_max_pixels(max_pixels)
     folder = _segment_folder(output, many)
     model, model_files = _load_segmenter(segmenter)
-    detector = _text_detector(text, text_scale)
+    detector = text_detector_for(text, text_scale)
     table = Table(title="segpress segment", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("labels", "classes (share of pixels)", "seconds"):
         table.add_column(column, overflow="fold", justify="right" if column == "seconds" else "left")
@@ -436,7 +364,7 @@ def bench(
     mapping: Annotated[Optional[Path], typer.Option(help="TOML/YAML table: label class -> taxonomy class (default: names are taxonomy classes).")] = None,
     formats: Annotated[str, typer.Option("--formats", help="Comma-separated formats.")] = ",".join(DEFAULT_FORMATS),
     qualities: Annotated[str, typer.Option(help="Comma-separated qualities of the sweep (roi quality in the semantic mode).")] = ",".join(map(str, DEFAULT_QUALITIES)),
-    bg_quality: Annotated[int, typer.Option(help="Background quality of the semantic mode (min of it and the roi quality).")] = api.DEFAULT_BG_QUALITY,
+    bg_quality: Annotated[int, typer.Option(help="Background quality of the semantic mode (min of it and the roi quality).")] = DEFAULT_BG_QUALITY,
     policy: PolicyOption = "default",
     segmenter: SegmenterOption = None,
     workers: Annotated[int, typer.Option(help="Worker processes (images in parallel).")] = 2,
@@ -510,7 +438,7 @@ def inspect(
 @app.command()
 def formats() -> None:
     """List the codecs and policies this installation has."""
-    names = codecs.names()
+    names = codecs.available_names()
     width = max(map(len, names), default=0)
     for name in names:
         codec = codecs.get(name)
@@ -522,10 +450,16 @@ def formats() -> None:
 
 
 @app.command()
+@with_compress_options({
+    "format": {"help": f"{', '.join(codecs.available_names())}."},
+    "target_size": {"help": "Byte budget per file (40000, 40KB, 1.5MB, 40KiB)."},
+    "target_roi_psnr": {"help": "PSNR (dB) inside the important region, at --bg-quality."},
+    "compare": {"default": BATCH_DEFAULTS["compare"],
+                "help": "Also measure the uniform encode with the same PSNR inside (extra encodes)."},
+})
 def batch(
     source: Annotated[str, typer.Argument(help="Folder, glob or file: a local path or an fsspec URL (s3://bucket/photos).", show_default=False)],
     destination: Annotated[str, typer.Argument(help="Folder (path or URL) that gets the outputs, in the source's layout.", show_default=False)],
-    format: Annotated[str, typer.Option("--format", "-f", help=f"{', '.join(codecs.names())}.")] = "jpeg",
     policy: PolicyOption = "default",
     workers: Annotated[Optional[int], typer.Option(help="Worker processes (local) or segmentation actors (ray); default: the CPUs available.")] = None,
     engine: Annotated[str, typer.Option(help="local (processes on this machine) or ray (a Ray Data pipeline; needs the ray extra).")] = "local",
@@ -537,19 +471,7 @@ def batch(
     segmenter: SegmenterOption = None,
     text: TextOption = None,
     text_scale: TextScaleOption = None,
-    roi_quality: RoiQualityOption = api.DEFAULT_ROI_QUALITY,
-    bg_quality: BgQualityOption = api.DEFAULT_BG_QUALITY,
-    target_size: Annotated[Optional[str], typer.Option(help="Byte budget per file (40000, 40KB, 1.5MB, 40KiB).")] = None,
-    target_roi_psnr: Annotated[Optional[float], typer.Option(help="PSNR (dB) inside the important region, at --bg-quality.")] = None,
-    progressive: ProgressiveOption = True,
-    subsampling: SubsamplingOption = "4:2:0",
-    margin: MarginOption = None,
-    feather: FeatherOption = None,
-    min_area: MinAreaOption = None,
-    strip: StripOption = False,
-    keep_map: KeepMapOption = False,
-    compare: Annotated[bool, typer.Option("--compare/--no-compare", help="Also measure the uniform encode with the same PSNR inside (extra encodes).")] = False,
-    max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
+    options: OptionValues = COMPRESS_OPTIONS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object instead of a table.")] = False,
 ) -> None:
     """Compress a whole folder, glob or bucket into DST, mirroring its layout; run it again to resume.
@@ -562,11 +484,7 @@ def batch(
     from .batch.storage import parse_storage_options
 
     settings = job_settings(
-        format=format, policy=policy, roi_quality=roi_quality, bg_quality=bg_quality, target_size=target_size,
-        target_roi_psnr=target_roi_psnr, progressive=progressive, subsampling=subsampling, strip=strip,
-        keep_map=keep_map, margin=_length(margin, "--margin"), feather=_length(feather, "--feather"),
-        min_area=_length(min_area, "--min-area"), compare=compare, max_pixels=max_pixels, segmenter=segmenter,
-        mask=mask, labels=labels, text=text, text_scale=text_scale,
+        policy=policy, segmenter=segmenter, mask=mask, labels=labels, text=text, text_scale=text_scale, **options
     )
     with ProgressBar(stderr) as progress:
         summary = run_batch(

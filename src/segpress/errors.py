@@ -15,3 +15,7 @@ class OptionError(SegpressError):
 
 class OutputError(SegpressError):
     """An output file cannot be written (permission denied, disk full, parent is a file...)."""
+
+
+class CodecError(SegpressError):
+    """A codec library failed to encode or decode (an image over the format's size limit, a corrupt file...)."""

@@ -154,16 +154,22 @@ class _Decoded:
     notes: list[str]
 
 
-def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
-    """Decode ``source`` into upright 8-bit RGB or grey pixels; see the module docstring for the rules."""
+def load_image(
+    source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str | None = None
+) -> LoadedImage:
+    """Decode ``source`` into upright 8-bit RGB or grey pixels; see the module docstring for the rules.
+
+    ``name`` is what error messages and ``LoadedImage.name`` call the image (default: its path, or
+    ``<bytes>``, ``<array>``, ``<image>`` for data without one).
+    """
     if isinstance(source, LoadedImage):
         _check_size(source.width, source.height, source.name, max_pixels)
         return source
     if isinstance(source, np.ndarray):
         notes: list[str] = []
-        pixels = _pixels_from_array(source, "<array>", max_pixels, notes)
-        return LoadedImage(pixels, None, None, "<array>", notes)
-    decoded = _decode(source, max_pixels)
+        pixels = _pixels_from_array(source, name or "<array>", max_pixels, notes)
+        return LoadedImage(pixels, None, None, name or "<array>", notes)
+    decoded = _decode(source, max_pixels, name)
     pixels, icc_applies = _pixels_from_pil(decoded.image, decoded.name, decoded.notes)
     icc = decoded.image.info.get("icc_profile") or None
     notes = list(dict.fromkeys(decoded.notes))  # a file may earn the same note twice (16-bit)
@@ -173,17 +179,17 @@ def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
 
 
 def load_mask(
-    source: ImageSource, *, size: tuple[int, int], max_pixels: int = DEFAULT_MAX_PIXELS
+    source: ImageSource, *, size: tuple[int, int], max_pixels: int = DEFAULT_MAX_PIXELS, name: str | None = None
 ) -> np.ndarray:
     """An importance mask as float32 HxW in [0, 1]; ``size`` is the image's (height, width)."""
     if isinstance(source, np.ndarray):
-        name = "<array>"
+        name = name or "<array>"
         if source.ndim != 2:
             raise InputError(f"{name}: a mask array must be 2-D (height x width), not shape {source.shape}")
         _check_size(source.shape[1], source.shape[0], name, max_pixels)
         mask = _unit_range(source, name)
     else:
-        decoded = _decode(source, max_pixels)
+        decoded = _decode(source, max_pixels, name)
         name = decoded.name
         mask = _mask_from_pil(decoded.image, name)
     _check_same_size(mask.shape, size, name)
@@ -191,11 +197,12 @@ def load_mask(
 
 
 def load_labels(
-    source: ImageSource, *, size: tuple[int, int], classes: int, max_pixels: int = DEFAULT_MAX_PIXELS
+    source: ImageSource, *, size: tuple[int, int], classes: int, max_pixels: int = DEFAULT_MAX_PIXELS,
+    name: str | None = None,
 ) -> np.ndarray:
     """A label map of class indices (uint8, or int32 from 16-bit files) HxW; ``size`` is (height, width)."""
     if isinstance(source, np.ndarray):
-        name = "<array>"
+        name = name or "<array>"
         if source.ndim != 2 or source.dtype.kind not in "ui":
             raise InputError(
                 f"{name}: a label array must be 2-D integers, not {source.dtype} of shape {source.shape}"
@@ -203,7 +210,7 @@ def load_labels(
         _check_size(source.shape[1], source.shape[0], name, max_pixels)
         labels = np.array(source, order="C")  # a copy: the caller's array must not alias ours
     else:
-        decoded = _decode(source, max_pixels)
+        decoded = _decode(source, max_pixels, name)
         name = decoded.name
         labels = _labels_from_pil(decoded.image, name)
     _check_same_size(labels.shape, size, name)
@@ -214,20 +221,20 @@ def load_labels(
 # --- decoding -------------------------------------------------------------------------------------
 
 
-def _decode(source: str | os.PathLike[str] | bytes | Image.Image, max_pixels: int) -> _Decoded:
-    """Fully decoded, upright Pillow image, or InputError."""
+def _decode(source: str | os.PathLike[str] | bytes | Image.Image, max_pixels: int, name: str | None) -> _Decoded:
+    """Fully decoded, upright Pillow image, or InputError naming it ``name`` (default: as ``load_image`` says)."""
     if isinstance(source, Image.Image):
-        name = getattr(source, "filename", "") or "<image>"
+        name = name or getattr(source, "filename", "") or "<image>"
         with _pillow_limit_lifted():
             _check_size(*source.size, name, max_pixels)
             _load(source, name)
         return _upright(source, name, [], in_place=False)
     if isinstance(source, (bytes, bytearray)):
-        return _open_and_decode(io.BytesIO(source), "<bytes>", max_pixels)
+        return _open_and_decode(io.BytesIO(source), name or "<bytes>", max_pixels)
     if isinstance(source, (str, os.PathLike)):
-        name = os.fsdecode(source)
-        with _open_file(name) as fh:
-            return _open_and_decode(fh, name, max_pixels)
+        path = os.fsdecode(source)
+        with _open_file(path) as fh:  # a file that cannot be opened is named by its path
+            return _open_and_decode(fh, name or path, max_pixels)
     raise TypeError(f"cannot load an image from a {type(source).__name__}")
 
 

@@ -412,6 +412,17 @@ def default_detector(scale: float = DEFAULT_SCALE, threads: int | None = None) -
     return TextDetector(scale=scale, threads=threads)
 
 
+def detector_for(use_text: bool, scale: float | None = None, threads: int | None = None) -> TextDetector | None:
+    """The detector at ``scale`` (None: ``DEFAULT_SCALE``) when text is on, loaded now so that a missing
+    ``segpress[text]`` or a bad scale stops a run before any image; None when text is off, where a scale
+    is a mistake (``OptionError``). For ``segpress compress``, ``segment`` and ``batch``."""
+    if not use_text:
+        if scale is not None:
+            raise OptionError("--text-scale applies only with --text (or a policy that lists text)")
+        return None
+    return default_detector(DEFAULT_SCALE if scale is None else scale, threads)
+
+
 def describe() -> str:
     """One line for ``segpress formats``: the detector's file, or how to install it."""
     try:

@@ -202,7 +202,7 @@ def _run_line(job: Job, engine: str, summary: BatchSummary) -> dict[str, Any]:
         "destination": job.destination.url,
         "found": summary.found,
         "skipped": summary.skipped,
-        "settings": dataclasses.asdict(job.settings),
+        "settings": job.settings.values(),
     }
 
 

@@ -15,41 +15,29 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import api, codecs
-from ..errors import OptionError
-from ..imageio import DEFAULT_MAX_PIXELS
+from ..options import CompressOptions, check_sources
 from ..policy import Policy, load_policy
 from ..segmenters import Segmenter, default_segmenter, load_segmenter
 from ..segmenters.loading import shipped_model_dir
 from ..text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
-from ..text import default_detector
+from ..text import default_detector, detector_for
+
+# Where a batch differs from one compress: the uniform comparison costs 2-4 extra encodes per image.
+BATCH_DEFAULTS = {"compare": False}
 
 
 @dataclass(frozen=True)
 class JobSettings:
     """The options of one batch job, checked. Build it with :func:`job_settings`."""
 
-    format: str
+    options: CompressOptions  # how every image is encoded
     policy: dict[str, Any]  # the Policy's fields (a Policy holds a mappingproxy, which does not pickle)
-    roi_quality: int = api.DEFAULT_ROI_QUALITY
-    bg_quality: int = api.DEFAULT_BG_QUALITY
-    target_size: int | None = None  # bytes
-    target_roi_psnr: float | None = None
-    progressive: bool = True
-    subsampling: str = "4:2:0"
-    strip: bool = False
-    keep_map: bool = False
-    margin: float | None = None
-    feather: float | None = None
-    min_area: float | None = None
-    compare: bool = False  # the uniform comparison costs 2-4 extra encodes per image
-    max_pixels: int = DEFAULT_MAX_PIXELS
     segmenter: str | None = None  # a user model config; None: the shipped model
     mask: str | None = None  # a folder (path or URL) mirroring the source: <relative stem>.png per image
     labels: str | None = None  # the same for label maps
@@ -64,20 +52,23 @@ class JobSettings:
     @property
     def extension(self) -> str:
         """The extension of every output file, as ``segpress compress`` names it."""
-        return codecs.get(self.format).extensions[0]
+        return codecs.get(self.options.format).extensions[0]
+
+    def values(self) -> dict[str, Any]:
+        """Every setting by name, the compress options among them (the manifest's ``settings``)."""
+        job = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "options"}
+        return {**dataclasses.asdict(self.options), **job}
 
     def fingerprint(self) -> str:
         """A short hash of everything that shapes the output files and their figures."""
-        text = json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+        text = json.dumps(self.values(), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def compress_options(self) -> dict[str, Any]:
         """Keyword arguments of ``segpress.api.compress`` (all but the image and its importance source)."""
-        passed = ("format", "roi_quality", "bg_quality", "target_size", "target_roi_psnr", "progressive",
-                  "subsampling", "strip", "keep_map", "margin", "feather", "min_area", "compare", "max_pixels")
         # The detector is loaded once per worker process (cached), with one thread as the segmenter.
         detector = default_detector(self.text_scale, threads=1) if self.text else False
-        return {"policy": Policy(**self.policy), "text": detector, **{name: getattr(self, name) for name in passed}}
+        return {"policy": Policy(**self.policy), "text": detector, "options": self.options}
 
     def load_segmenter(self, threads: int | None = 1) -> Segmenter:
         """The model this job segments with; one onnxruntime thread by default (one per worker)."""
@@ -88,56 +79,28 @@ class JobSettings:
 
 def job_settings(
     *,
-    format: str = "jpeg",
     policy: str | Path = "default",
-    roi_quality: int = api.DEFAULT_ROI_QUALITY,
-    bg_quality: int = api.DEFAULT_BG_QUALITY,
-    target_size: int | str | None = None,
-    target_roi_psnr: float | None = None,
-    progressive: bool = True,
-    subsampling: str = "4:2:0",
-    strip: bool = False,
-    keep_map: bool = False,
-    margin: float | None = None,
-    feather: float | None = None,
-    min_area: float | None = None,
-    compare: bool = False,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
     segmenter: str | Path | None = None,
     mask: str | None = None,
     labels: str | None = None,
     text: bool | None = None,
     text_scale: float | None = None,
+    **options: Any,
 ) -> JobSettings:
     """Checked settings: every option error is raised here, before any file is read (``OptionError``).
 
-    The model (and the text detector, when text is on) is loaded once here, so a broken model config or
-    a missing ``segpress[text]`` fails the job up front instead of every image. ``text`` None: as the
-    policy says (``api.wants_text``).
+    ``options``: fields of :class:`~segpress.options.CompressOptions` (``BATCH_DEFAULTS`` where not
+    given). The model (and the text detector, when text is on) is loaded once here, so a broken model
+    config or a missing ``segpress[text]`` fails the job up front instead of every image. ``text`` None:
+    as the policy says (``api.wants_text``).
     """
-    codec = codecs.get(format)
-    api.encode_settings(roi_quality, bg_quality, progressive, subsampling)
-    target_bytes, target_psnr = api.check_targets(target_size, target_roi_psnr)
-    if max_pixels < 1:
-        raise OptionError(f"--max-pixels must be at least 1, got {max_pixels}")
-    if mask is not None and labels is not None:
-        raise OptionError("give one importance source: --mask or --labels, not both")
-    if segmenter is not None and (mask is not None or labels is not None):
-        raise OptionError("--segmenter is used only without --mask and --labels")
-    for name, value in (("margin", margin), ("feather", feather), ("min_area", min_area)):
-        if value is not None and not (math.isfinite(value) and value >= 0):
-            raise OptionError(f"{name} must be a non-negative length, got {value!r}")
+    chosen = CompressOptions(**{**BATCH_DEFAULTS, **options})
+    check_sources(mask=mask, labels=labels, segmenter=segmenter, command_line=True)
     chosen_policy = load_policy(policy)
     use_text = api.wants_text(text, chosen_policy)
-    if use_text:
-        default_detector(DEFAULT_TEXT_SCALE if text_scale is None else text_scale, threads=1)
-    elif text_scale is not None:
-        raise OptionError("--text-scale applies only with --text (or a policy that lists text)")
+    detector_for(use_text, text_scale, threads=1)
     settings = JobSettings(
-        format=codec.name, policy=_policy_fields(chosen_policy), roi_quality=int(roi_quality),
-        bg_quality=int(bg_quality), target_size=target_bytes, target_roi_psnr=target_psnr,
-        progressive=bool(progressive), subsampling=subsampling, strip=bool(strip), keep_map=bool(keep_map),
-        margin=margin, feather=feather, min_area=min_area, compare=bool(compare), max_pixels=int(max_pixels),
+        options=chosen, policy=_policy_fields(chosen_policy),
         segmenter=None if segmenter is None else str(Path(segmenter).resolve()),
         mask=mask, labels=labels, text=use_text,
         text_scale=float(DEFAULT_TEXT_SCALE if text_scale is None else text_scale),

@@ -4,6 +4,8 @@
                                └──────────────────────────────────────────────────────────────────────────────┴─ finish
     finish: segpress.api.compress (the decoded image and its segmentation) ─ write_file (atomic) ─ record
 
+Every image, mask and label map is decoded under its own name, so an error message names the file.
+
 The local engine runs the three steps in a worker process per chunk of inputs (:func:`process`); the Ray
 engine declares each as a Ray Data stage (Ray Data fuses them into its actors). No step raises for a bad input: the error becomes a ``"failed"``
 record with a one-line message, and the rest of the job goes on.
@@ -16,15 +18,15 @@ import posixpath
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from .. import api
 from ..errors import InputError, SegpressError
-from ..imageio import LoadedImage, load_image
+from ..imageio import LoadedImage, load_image, load_labels, load_mask
 from ..segmenters import Segmentation, Segmenter
+from ..taxonomy import CLASSES
 from .manifest import timestamp
 from .settings import JobSettings
 from .storage import Location, read_file, write_file
@@ -77,7 +79,7 @@ def process(job: Job, tasks: Sequence[Task], segmenter: Callable[[], Segmenter])
         started = time.perf_counter()
         payloads.append(attempt(read_input, job, task))
         read_seconds.append(time.perf_counter() - started)
-    segmentations = segment_all(job, payloads, segmenter)
+    segmentations = segment_all(job, tasks, payloads, segmenter)
     return [finish(job, task, data, segmentation, seconds)
             for task, data, segmentation, seconds in zip(tasks, payloads, segmentations, read_seconds, strict=True)]
 
@@ -97,7 +99,9 @@ def read_input(job: Job, task: Task) -> bytes:
     return data
 
 
-def segment_all(job: Job, payloads: Sequence[Outcome], segmenter: Callable[[], Segmenter]) -> list[Outcome]:
+def segment_all(
+    job: Job, tasks: Sequence[Task], payloads: Sequence[Outcome], segmenter: Callable[[], Segmenter]
+) -> list[Outcome]:
     """Each readable image decoded and segmented (``Segmented``; None when the job has masks or label maps).
 
     The images go to the model as one batch (images of the same working size share a run); if the
@@ -107,9 +111,9 @@ def segment_all(job: Job, payloads: Sequence[Outcome], segmenter: Callable[[], S
         return [payload if isinstance(payload, Exception) else None for payload in payloads]
     outcomes: list[Outcome] = list(payloads)
     images: dict[int, LoadedImage] = {}
-    for index, payload in enumerate(payloads):
+    for index, (task, payload) in enumerate(zip(tasks, payloads, strict=True)):
         if not isinstance(payload, Exception):
-            loaded = attempt(partial(load_image, max_pixels=job.settings.max_pixels), payload)
+            loaded = attempt(_load, job, task, payload)
             if isinstance(loaded, Exception):
                 outcomes[index] = loaded
             else:
@@ -136,12 +140,12 @@ def finish(job: Job, task: Task, data: Outcome, segmented: Outcome, seconds: flo
         if isinstance(earlier, Exception):
             return failed(job, task, earlier)
     try:
-        importance = _importance_source(job, task)
         if segmented is None:
-            image, model = data, None
+            image = _load(job, task, data)
+            source = _importance_source(job, task, image)
         else:
-            image, model = segmented.image, _Given(segmented.segmentation)
-        result = api.compress(image, segmenter=model, **importance, **job.settings.compress_options())
+            image, source = segmented.image, {"segmentation": segmented.segmentation}
+        result = api.compress(image, **source, **job.settings.compress_options())
         write_file(job.destination, task.output, result.data)
     except Exception as error:  # noqa: BLE001 - recorded per input
         return failed(job, task, error)
@@ -185,7 +189,7 @@ def failed(job: Job, task: Task, error: BaseException | str) -> dict[str, Any]:
         "source": task.signature,
         "bytes_in": task.signature.get("size"),
         "bytes_out": None,
-        "error": _named(error if isinstance(error, str) else describe(error), task.input),
+        "error": error if isinstance(error, str) else describe(error),
         "finished": timestamp(),
     }
 
@@ -198,33 +202,25 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def _named(message: str, name: str) -> str:
-    """imageio names an image read from bytes "<bytes>"; the manifest names the input."""
-    return name + message.removeprefix("<bytes>") if message.startswith("<bytes>:") else message
+def _load(job: Job, task: Task, data: bytes) -> LoadedImage:
+    return load_image(data, max_pixels=job.settings.options.max_pixels, name=task.input)
 
 
-class _Given(Segmenter):
-    """Hands ``api.compress`` a segmentation made before, in a batch, instead of running the model again."""
-
-    def __init__(self, segmentation: Segmentation) -> None:
-        self.name = segmentation.model
-        self._segmentation = segmentation
-
-    def segment_batch(self, images: Sequence[np.ndarray]) -> list[Segmentation]:
-        if len(images) != 1 or images[0].shape[:2] != self._segmentation.shape:
-            raise InputError("internal error: the segmentation does not belong to this image")
-        return [self._segmentation]
-
-
-def _importance_source(job: Job, task: Task) -> dict[str, bytes]:
-    """``mask=`` or ``labels=`` bytes for api.compress, read from the job's mask or label folder."""
+def _importance_source(job: Job, task: Task, image: LoadedImage) -> dict[str, np.ndarray]:
+    """``mask=`` or ``labels=`` for api.compress, read from the job's mask or label folder and decoded
+    here, under the file's own name."""
     if job.importance is None:
         return {}
     kind = "mask" if job.settings.mask is not None else "labels"
     if task.importance is None:
         wanted = posixpath.splitext(task.input)[0] + ".png"
         raise InputError(f"{task.input}: no {kind} {wanted} in {job.importance.url}")
-    return {kind: read_file(job.importance, task.importance)}
+    data = read_file(job.importance, task.importance)
+    options = {"size": (image.height, image.width), "max_pixels": job.settings.options.max_pixels,
+               "name": job.importance.display(task.importance)}
+    if kind == "mask":
+        return {"mask": load_mask(data, **options)}
+    return {"labels": load_labels(data, classes=len(CLASSES), **options)}
 
 
 def _rounded(value: float | None, digits: int) -> float | None:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from segpress import codecs
-from segpress.api import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY
 from segpress.codecs import EncodeSettings
+from segpress.codecs.base import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY, DEFAULT_SUBSAMPLING
 from segpress.errors import OptionError
 from segpress.imageio import DEFAULT_MAX_PIXELS
 from segpress.policy import Policy, load_policy
@@ -32,7 +32,7 @@ MODES = ("uniform", "semantic")
 # JPEG: JPEG's pixels at fewer bytes) is available with --formats.
 DEFAULT_FORMATS = ("jpeg", "webp", "avif", "jxl-pixels", "j2k")
 DEFAULT_QUALITIES = (50, 60, 70, 80, 90, 95)
-SUBSAMPLING = "4:2:0"
+SUBSAMPLING = DEFAULT_SUBSAMPLING
 PROGRESSIVE = True  # progressive JPEG (smaller), as compress writes by default
 MIN_QUALITIES = 4  # a cubic BD-rate fit needs four points
 

@@ -50,6 +50,8 @@ class AvifCodec(ConditionedCodec):
     conditioning_scale = 4.0
     conditioning_block = 16
     roi_quality_step = 1.0
+    # Pillow's AVIF plugin: RuntimeError("Failed to encode image: ...") from libavif, ValueError for options.
+    library_errors = (OSError, ValueError, RuntimeError)
 
     def __init__(self, speed: int = DEFAULT_SPEED) -> None:
         self.speed = speed

@@ -3,19 +3,30 @@
 A codec turns pixels plus an importance map into a standard file, and back. The verbs follow
 imagecodecs (``available``, ``version``, ``check``, ``encode``, ``decode``); ``encode_uniform`` is the
 same format at one quality everywhere: the reference every saving is measured against.
+
+The exceptions a codec's libraries raise when they fail (``library_errors``) leave ``encode``,
+``encode_uniform`` and ``decode`` as one :class:`~segpress.errors.CodecError`: every codec gets that by
+subclassing :class:`Codec`, so callers (the CLI, the server, a batch) handle one error, not each library's.
 """
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..embedded import EmbeddedMap
+from ..errors import CodecError
 
 SUBSAMPLINGS = ("4:2:0", "4:4:4")
+DEFAULT_SUBSAMPLING = SUBSAMPLINGS[0]
+# Qualities (1..100) where importance is 1 and 0, unless asked otherwise (segpress.options).
+DEFAULT_ROI_QUALITY = 85
+DEFAULT_BG_QUALITY = 25
 
 
 @dataclass(frozen=True)
@@ -25,10 +36,10 @@ class EncodeSettings:
     Codecs whose ``roi_quality_step`` / ``bg_quality_step`` is 0 also take fractional qualities.
     """
 
-    roi_quality: int = 85
-    bg_quality: int = 25
+    roi_quality: int = DEFAULT_ROI_QUALITY
+    bg_quality: int = DEFAULT_BG_QUALITY
     progressive: bool = True
-    subsampling: str = "4:2:0"
+    subsampling: str = DEFAULT_SUBSAMPLING
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,15 @@ class Codec(ABC):
     # counts (the codec accepts float qualities). Rate control searches on this grid.
     roi_quality_step: ClassVar[float] = 1.0
     bg_quality_step: ClassVar[float] = 1.0
+    # What the codec's libraries raise when they cannot encode or decode: Pillow says OSError.
+    library_errors: ClassVar[tuple[type[Exception], ...]] = (OSError,)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for verb in ("encode", "encode_uniform", "decode"):
+            method = cls.__dict__.get(verb)
+            if method is not None and not getattr(method, "__isabstractmethod__", False):
+                setattr(cls, verb, _library_errors_as_codec_errors(method, verb.replace("_", " ")))
 
     @property
     @abstractmethod
@@ -87,3 +107,17 @@ class Codec(ABC):
     @abstractmethod
     def read_map(self, data: bytes) -> EmbeddedMap | None:
         """The importance map embedded with ``--keep-map``, or None."""
+
+
+def _library_errors_as_codec_errors(method: Callable[..., Any], verb: str) -> Callable[..., Any]:
+    """``method`` with the codec's ``library_errors`` raised as one-line ``CodecError``."""
+
+    @functools.wraps(method)
+    def reporting(self: Codec, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except self.library_errors as error:
+            detail = " ".join(str(error).split()) or type(error).__name__
+            raise CodecError(f"{self.name} {verb} failed: {detail}") from error
+
+    return reporting

@@ -53,7 +53,6 @@ from PIL import Image
 
 from .. import conditioning
 from ..embedded import EmbeddedMap, unpack
-from . import jxl as _jxl  # noqa: F401  registers jpeg and jxl first: they lead names() and own .jxl
 from .base import Codec, EncodeSettings, Metadata
 
 EXIF_HEADER = b"Exif\x00\x00"

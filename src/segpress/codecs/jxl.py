@@ -25,6 +25,8 @@ class JpegXlCodec(Codec):
     mime = "image/jxl"
     description = "libjxl via imagecodecs (lossless JPEG transcode)"
     uniform_reference = "uniform JPEG transcoded losslessly to JPEG XL"
+    # imagecodecs: JpegxlError from libjxl, ValueError for data that is not JPEG XL.
+    library_errors = (imagecodecs.JpegxlError, ValueError)
 
     def __init__(self) -> None:
         self._jpeg = JpegCodec()

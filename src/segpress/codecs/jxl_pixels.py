@@ -47,12 +47,13 @@ def distance(quality: float) -> float:
 
 class JpegXlPixelsCodec(ConditionedCodec):
     name = "jxl-pixels"
-    extensions = (".jxl",)  # for_path() picks "jxl" (registered first); this one is chosen by name
+    extensions = (".jxl",)  # for_path() picks "jxl" (listed first); this one is chosen by name
     mime = "image/jxl"
     description = "libjxl via imagecodecs (VarDCT from pixels, background conditioning)"
     uniform_reference = "uniform JPEG XL from pixels (libjxl, same effort)"
     conditioning_method = "blur"  # VarDCT's variable blocks: a plain blur saves the most for the PSNR lost
     conditioning_scale = 2.4
+    library_errors = JpegXlCodec.library_errors
 
     def __init__(self, effort: int = DEFAULT_EFFORT) -> None:
         self.effort = effort

@@ -42,6 +42,7 @@ class WebpCodec(ConditionedCodec):
     conditioning_method = "sparsify"  # VP8 codes 4x4 DCT blocks
     conditioning_scale = 5.0
     conditioning_block = 4
+    library_errors = (OSError, ValueError)  # Pillow's WebP plugin: ValueError("encoding error 5: ...")
 
     @property
     def available(self) -> bool:

@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import InputError, OptionError, SegpressError
+from ..errors import CodecError, InputError, OptionError, SegpressError
 from ..segmenters import resolve_segmenter
 from .limits import Busy, HostGuard, RequestLimit, ServerLimits, UploadGuard, WorkPool
 from .routes import UPLOAD_PATHS, ServerState, router
@@ -129,6 +129,8 @@ def _add_error_handlers(app: FastAPI) -> None:
             return _error(422, str(error), "invalid_image")
         if isinstance(error, OptionError):
             return _error(422, str(error), "invalid_option")
+        if isinstance(error, CodecError):  # the library refused this image in this format (too wide for WebP...)
+            return _error(422, str(error), "codec_error")
         log.error("unexpected segpress error: %s", error)
         return _error(500, str(error), "internal_error")
 

@@ -58,7 +58,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     for status, text in (
         (413, "Upload over the size limit"),
         (415, "Not multipart/form-data, or a file that is not declared as an image"),
-        (422, "Not an image, truncated or corrupt, too many pixels, or a bad option"),
+        (422, "Not an image, truncated or corrupt, too many pixels, a bad option, or an image the format cannot hold"),
         (503, "Busy (retry after the Retry-After header's seconds) or over the time limit"),
     )
 }
@@ -113,7 +113,7 @@ async def health(server: State) -> dict[str, Any]:
 async def formats() -> list[dict[str, Any]]:
     """The codecs this installation has, in the order the CLI lists them."""
     found = []
-    for name in codecs.names():
+    for name in codecs.available_names():
         codec = codecs.get(name)
         found.append({
             "name": name, "extensions": list(codec.extensions), "media_type": codec.mime,

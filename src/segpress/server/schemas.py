@@ -1,28 +1,45 @@
 """What the HTTP API takes and gives, as pydantic models (they also make the OpenAPI document).
 
-Option names and meanings are those of ``segpress.api.compress`` and the ``compress`` command; only
+The compress options are made from ``segpress.options.CompressOptions`` (its fields, defaults, "doc"
+and bounds), so they are those of ``segpress.api.compress`` and the ``compress`` command; only
 preset policies are accepted by name (a client must not make the server read files), and
 ``weights`` changes some of the preset's class weights.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import typing
 from typing import Any, Literal
 
 from fastapi import UploadFile
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
-from .. import api
+from .. import options
 from ..taxonomy import CLASSES
 
+# The CompressOptions fields a request may set (the server keeps its own pixel limit).
+SERVED_OPTIONS = tuple(f.name for f in dataclasses.fields(options.CompressOptions) if f.metadata["server"])
 
-class CompressOptions(BaseModel):
-    """How to compress an image; every field is optional."""
+
+def _option_fields() -> dict[str, Any]:
+    """Each served compress option as a pydantic field: its type (the choices, if any), default, doc and bounds."""
+    hints = typing.get_type_hints(options.CompressOptions)
+    made = {}
+    for field in dataclasses.fields(options.CompressOptions):
+        if field.name in SERVED_OPTIONS:
+            meta = field.metadata
+            kind = Literal[meta["choices"]] if "choices" in meta else hints[field.name]
+            made[field.name] = (kind, Field(field.default, description=meta["doc"], **meta.get("bounds", {})))
+    return made
+
+
+class _ImportanceOptions(BaseModel):
+    """What decides the importance: a preset policy, adjusted."""
 
     model_config = ConfigDict(extra="forbid")
 
-    format: str = Field("jpeg", description="A codec name from /api/v1/formats.")
     policy: str = Field("default", description="A policy preset from /api/v1/policies.")
     weights: dict[str, float] | None = Field(
         None,
@@ -31,20 +48,6 @@ class CompressOptions(BaseModel):
         examples=[{"person": 1.0, "vegetation": 0.3}],
     )
     default_weight: float | None = Field(None, ge=0.0, le=1.0, description="Importance of classes the policy does not list.")
-    roi_quality: int = Field(api.DEFAULT_ROI_QUALITY, ge=1, le=100, description="Quality where importance is 1.")
-    bg_quality: int = Field(api.DEFAULT_BG_QUALITY, ge=1, le=100, description="Quality where importance is 0.")
-    target_size: int | str | None = Field(
-        None, description="A byte budget (40000, 40KB, 1.5MB, 40KiB): the best important region that fits."
-    )
-    target_roi_psnr: float | None = Field(None, gt=0, description="PSNR (dB) to reach inside the important region.")
-    progressive: bool = True
-    subsampling: Literal["4:2:0", "4:4:4"] = "4:2:0"
-    margin: float | None = Field(None, ge=0, description="Grow important regions: pixels (>= 1) or a fraction of the longer side (< 1).")
-    feather: float | None = Field(None, ge=0, description="Soft edge width: pixels or a fraction of the longer side.")
-    min_area: float | None = Field(None, ge=0, description="Drop smaller important regions: pixels or a fraction of the area.")
-    strip: bool = Field(False, description="Drop the ICC profile and EXIF.")
-    keep_map: bool = Field(False, description="Embed the importance map (see `segpress inspect`).")
-    compare: bool = Field(True, description="Also find the uniform encode with the same PSNR inside (the saving).")
 
     @field_validator("weights", mode="before")
     @classmethod
@@ -66,6 +69,12 @@ class CompressOptions(BaseModel):
             if not 0.0 <= weight <= 1.0:
                 raise ValueError(f"weight of {name!r} must be in [0, 1], got {weight}")
         return value
+
+
+CompressOptions = create_model(
+    "CompressOptions", __base__=_ImportanceOptions, __doc__="How to compress an image; every field is optional.",
+    **_option_fields(),
+)
 
 
 class PageCompressOptions(CompressOptions):
@@ -152,4 +161,4 @@ class Health(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str = Field(description="One line saying what was wrong.")
-    code: str = Field(description="bad_request, invalid_option, invalid_image, too_large, unsupported_media_type, not_found, busy...")
+    code: str = Field(description="bad_request, invalid_option, invalid_image, codec_error, too_large, unsupported_media_type, not_found, busy...")

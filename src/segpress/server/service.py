@@ -1,33 +1,31 @@
 """The work behind the routes, plain blocking functions that the routes run on the work pool.
 
     upload bytes ─ segment_upload ─ StoredImage (network run once per distinct upload)
-    StoredImage + options ─ policy_for ─ Policy ─ api.compress(segmenter=StoredSegmenter) ─ CompressResult
+    StoredImage + options ─ policy_for ─ Policy ─ api.compress(segmentation=the kept one) ─ CompressResult
     StoredImage ─ original_png / labels_png / overlay_png (made once each, kept with the image)
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import io
 import re
-from collections.abc import Iterator
 from pathlib import PurePath
 from typing import Any
 
 from PIL import Image
 
 from .. import api, codecs
-from ..errors import InputError, OptionError
+from ..errors import OptionError
 from ..imageio import load_image
 from ..importance import region_shares
 from ..policy import Policy, available_policies, load_policy
 from ..segmenters import Segmenter, render
 from ..taxonomy import CLASSES
 from ..text import TextDetection, default_detector
-from .schemas import CompressOptions
-from .store import ImageStore, StoredImage, StoredSegmenter, image_id
+from .schemas import SERVED_OPTIONS, CompressOptions
+from .store import ImageStore, StoredImage, image_id
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -38,8 +36,7 @@ def segment_upload(store: ImageStore, segmenter: Segmenter, data: bytes, name: s
     found = store.get(key)
     if found is not None:
         return found
-    with named_errors(name):
-        loaded = load_image(data, max_pixels=max_pixels)
+    loaded = load_image(data, max_pixels=max_pixels, name=name)
     segmentation = segmenter.segment(loaded.pixels)
     shares = segmentation.shares()  # builds the full-size labels now, on this worker
     stored = StoredImage(key, name, data, segmentation, shares, list(loaded.notes))
@@ -67,16 +64,15 @@ def every_weight(policy: Policy) -> dict[str, float]:
 
 
 def compress_stored(image: StoredImage, options: CompressOptions, max_pixels: int) -> tuple[api.CompressResult, Policy]:
-    """``api.compress`` on the stored upload, with its kept segmentation standing in for the model."""
+    """``api.compress`` on the stored upload with its kept segmentation: no network run."""
     policy = policy_for(options)
-    settings = options.model_dump(exclude={"policy", "weights", "default_weight", "preview", "name", "file", "response"})
-    with named_errors(image.name):
-        # A policy with text (the text preset) detects it once per upload, as the model segments once.
-        text = image.text(detect_text) if api.wants_text(None, policy) else None
-        result = api.compress(
-            image.data, segmenter=StoredSegmenter(image.segmentation), policy=policy, text=text,
-            max_pixels=max_pixels, **settings,
-        )
+    settings = {name: getattr(options, name) for name in SERVED_OPTIONS}
+    # A policy with text (the text preset) detects it once per upload, as the model segments once.
+    text = image.text(detect_text) if api.wants_text(None, policy) else None
+    result = api.compress(
+        load_image(image.data, max_pixels=max_pixels, name=image.name), segmentation=image.segmentation,
+        policy=policy, text=text, max_pixels=max_pixels, **settings,
+    )
     return result, policy
 
 
@@ -139,12 +135,3 @@ def _png(pixels: Any) -> bytes:
     # Level 1: these pictures go to a browser on the same machine or network; speed beats bytes.
     Image.fromarray(pixels).save(buffer, "PNG", compress_level=1)
     return buffer.getvalue()
-
-
-@contextlib.contextmanager
-def named_errors(name: str) -> Iterator[None]:
-    """Puts the upload's name where ``load_image`` says ``<bytes>`` in an error message."""
-    try:
-        yield
-    except InputError as error:
-        raise InputError(str(error).replace("<bytes>", name, 1)) from error

@@ -6,8 +6,8 @@
                                                                              └─ renditions (PNG), made once on demand
 
 An image is known by the hash of its bytes, so the same upload twice is segmented once, and an id
-names exactly one picture. :class:`StoredSegmenter` hands the kept segmentation to
-``segpress.api.compress`` as if the model had just run, so the API does everything else as usual.
+names exactly one picture. ``segpress.api.compress`` takes the kept segmentation as it is, so a new
+policy needs no network run.
 """
 
 from __future__ import annotations
@@ -15,13 +15,10 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from ..errors import InputError
-from ..segmenters import Segmentation, Segmenter
+from ..segmenters import Segmentation
 from ..text import TextDetection
 
 
@@ -104,19 +101,3 @@ class ImageStore:
                 self._items.popitem(last=False)
             return kept
 
-
-class StoredSegmenter(Segmenter):
-    """Gives back a segmentation made earlier for this very image instead of running the network."""
-
-    def __init__(self, segmentation: Segmentation) -> None:
-        self.segmentation = segmentation
-        self.name = segmentation.model
-
-    def segment_batch(self, images: Sequence[np.ndarray]) -> list[Segmentation]:
-        for pixels in images:
-            if pixels.shape[:2] != self.segmentation.shape:
-                raise InputError(
-                    f"the kept segmentation is {self.segmentation.width}x{self.segmentation.height}, "
-                    f"the image {pixels.shape[1]}x{pixels.shape[0]}"
-                )
-        return [self.segmentation for _ in images]
