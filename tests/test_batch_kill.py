@@ -24,7 +24,7 @@ from segpress.batch import MANIFEST_NAME
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc")
 
-IMAGES = 150  # enough that a quiet machine (about 20 images/s) is still busy at the fifth kill
+IMAGES = 400  # enough that a quiet machine (20-30 images/s, more where the model protects little) is still busy at the fifth kill
 KILLS = 5
 COMMAND = [sys.executable, "-c", "from segpress.cli import run; run()", "batch"]
 

@@ -20,7 +20,7 @@ def test_default_preset_weights():
     expected = {
         "person": 1, "bicycle": 1, "vehicle": 1, "sign": 1, "animal": 1, "object": 0.6, "pole": 0.3,
         "building": 0.2, "fence": 0.2, "pavement": 0.1, "terrain": 0.1, "water": 0.1,
-        "vegetation": 0.05, "road": 0, "sky": 0,
+        "vegetation": 0.05, "road": 0, "sky": 0, "furniture": 0.1, "interior": 0,
     }
     vector = PRESETS["default"].weight_vector(CLASSES)
     assert vector.dtype == np.float32

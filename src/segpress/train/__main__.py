@@ -21,6 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     teach_parser = commands.add_parser("teach", help="cache the teachers' targets for the photos a config's [teach] names")
     teach_parser.add_argument("config")
+    score_parser = commands.add_parser(
+        "score", help="evaluate a checkpoint on a config's val data and record the metrics in a copy of it"
+    )
+    score_parser.add_argument("config")
+    score_parser.add_argument("checkpoint")
+    score_parser.add_argument("output")
+    score_parser.add_argument("--overwrite", action="store_true")
     export_parser = commands.add_parser("export", help="export a checkpoint to ONNX plus a metadata JSON")
     export_parser.add_argument("checkpoint")
     export_parser.add_argument("onnx")
@@ -29,13 +36,17 @@ def main(argv: list[str] | None = None) -> int:
     # Imported here so that --help answers without loading torch.
     from segpress.train.config import load_config
     from segpress.train.export import export_checkpoint
-    from segpress.train.loop import train
+    from segpress.train.loop import score, train
     from segpress.train.photos import teach
 
     try:
         if args.command == "train":
             overrides = {"resume": True} if args.resume else {}
             train(load_config(args.config, **overrides), validate=not args.no_val)
+        elif args.command == "score":
+            record = score(load_config(args.config), args.checkpoint, args.output, overwrite=args.overwrite)
+            for name, metrics in record["val"].items():
+                print(f"{name}: mIoU {metrics['miou']:.3f}, pixel accuracy {metrics['pixel_accuracy']:.3f}")
         elif args.command == "teach":
             config = load_config(args.config)
             if config.teach is None:

@@ -40,6 +40,12 @@ DATA_TERMS = {
     "msrc": "MSRC object recognition database v2 (Microsoft Research Cambridge), cleaned "
             "segmentations of Malisiewicz & Efros (2007): research use",
     "folder": "user-supplied data: the terms its owner gives",
+    "photos": "unlabelled photos taught by three Apache-2.0 teacher networks (MOSAIC R4 from mlcommons/mobile_open, "
+              "DeepLabV3-MobileNetV2 Pascal VOC from google-coral/test_data, MediaPipe selfie segmentation from "
+              "mediapipe 0.10.21); photo sets and their terms: BSDS500 (Corel photos, non-commercial research and "
+              "education), Urban100 and Sun-Hays 80 (no terms found: research use assumed), CQ100 (CC BY-SA 4.0 and "
+              "other CC licences, per-image attribution), DAVIS 2016 (CC BY 4.0), a 1,000-image ImageNet sample "
+              "(ImageNet terms: non-commercial research and education)",
 }
 
 
@@ -134,7 +140,8 @@ def _metadata(
                 for name, metrics in record["val"].items()
             },
         },
-        "training": {"command": training.get("command"), "config": config, "torch": torch.__version__},
+        "training": {"command": training.get("command"), "config": config, "torch": torch.__version__,
+                     **({"notes": training["notes"]} if training.get("notes") else {})},
         "onnx_max_abs_diff": max_diff,
         "data_terms": [DATA_TERMS[fmt] for fmt in formats],
     }

@@ -116,6 +116,28 @@ def train(config: TrainConfig, *, validate: bool = True) -> dict[str, Any]:
     return {**run.record, "best_miou": run.best["miou"], "best_epoch": run.best["epoch"]}
 
 
+def score(config: TrainConfig, checkpoint: str | Path, output: str | Path, *, overwrite: bool = False) -> dict[str, Any]:
+    """Evaluate ``checkpoint`` on ``config``'s val data; write a copy whose record holds the metrics.
+
+    For a run trained elsewhere with ``validate=False`` (no val data there): its record is then
+    complete, and the export's metadata carries these figures.
+    """
+    torch.set_num_threads(config.threads)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    model = build_model(len(CLASSES), pretrained=False)
+    model.load_state_dict(state["model"])
+    val = {}
+    with _progress() as progress:
+        for spec in config.val_data:
+            dataset = open_dataset(spec, config)
+            val[dataset.name] = evaluate(model, dataset, progress=progress)
+    record = {**state["record"], "val": val, "miou": float(np.mean([m["miou"] for m in val.values()]))}
+    buffer = io.BytesIO()
+    torch.save({**state, "record": record}, buffer)
+    atomic_write(Path(output), buffer.getvalue(), overwrite=overwrite)
+    return record
+
+
 @dataclass
 class _Run:
     """The state of a training run that ``last.pt`` must hold to continue it exactly."""
