@@ -32,10 +32,8 @@ detection it imports the package's own code, which needs OpenCV, pyclipper and S
 from __future__ import annotations
 
 import atexit
-import contextlib
 import functools
 import hashlib
-import logging
 import math
 import os
 import shutil
@@ -54,7 +52,7 @@ from scipy import ndimage
 
 from .errors import InputError, OptionError
 from .segmenters.base import as_rgb, resize_bilinear
-from .segmenters.onnx import open_session
+from .segmenters.onnx import open_session, quiet_quantization
 
 DISTRIBUTION = "rapidocr-onnxruntime"
 DETECTOR_FILE = "ch_PP-OCRv4_det_infer.onnx"
@@ -366,7 +364,7 @@ def _quantize(source: Path, target: Path) -> None:
             return next(self._inputs, None)
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="segpress-quantize-") as scratch, _quiet_quantization():
+    with tempfile.TemporaryDirectory(prefix="segpress-quantize-") as scratch, quiet_quantization():
         prepared, upgraded = Path(scratch, "prepared.onnx"), Path(scratch, "opset17.onnx")
         quant_pre_process(fspath(source), fspath(prepared), skip_symbolic_shape=True)
         # QOperator with per-channel weights needs opset >= 13; PP-OCR's export is opset 12.
@@ -393,17 +391,6 @@ def _calibration_inputs() -> list[dict[str, np.ndarray]]:
         # inputs widen the activation ranges a little, and small text's strong responses clip less).
         inputs.append({"x": _network_input(rgb, working_size(*rgb.shape[:2], DEFAULT_SCALE, DEFAULT_MAX_SIDE), Image.Resampling.BICUBIC)})
     return inputs
-
-
-@contextlib.contextmanager
-def _quiet_quantization():
-    """onnxruntime's quantisation tools warn through the root logger (advice meant for their users)."""
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)
-    try:
-        yield
-    finally:
-        logging.disable(previous)
 
 
 @functools.lru_cache(maxsize=4)

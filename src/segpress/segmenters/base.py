@@ -59,6 +59,8 @@ def resize_bilinear(values: np.ndarray, height: int, width: int, rows: slice | N
     values = np.asarray(values, dtype=np.float32)
     size_in = values.shape[-2:]
     top, bottom = (0, height) if rows is None else (rows.start or 0, min(rows.stop, height))
+    if size_in == (height, width):  # the working size is the image's: nothing to resample
+        return values[..., top:bottom, :].copy()
     scale = size_in[0] / height
     box = (0.0, top * scale, float(size_in[1]), bottom * scale)
     flat = values.reshape(-1, *size_in)

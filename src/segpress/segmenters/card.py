@@ -43,6 +43,7 @@ def model_card(metadata: dict[str, Any]) -> str:
         f"| SHA-256 | `{metadata.get('sha256', '-')}` |",
         f"| Parameters | {metadata.get('num_params', 0) / 1e6:.2f} M |",
         f"| Compute | {metadata.get('gmacs_480x360', '-')} GMAC per 480x360 frame |",
+        f"| Precision | {_precision(metadata)} |",
         (f"| Input | `{inputs.get('name', 'image')}`: {inputs.get('layout', '-')}; {inputs.get('normalisation', '-')}, "
          f"mean {_numbers(inputs.get('mean'))}, std {_numbers(inputs.get('std'))} |"),
         f"| Output | `{outputs.get('name', 'logits')}`: {outputs.get('layout', '-')} |",
@@ -121,6 +122,15 @@ def model_card(metadata: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _precision(metadata: dict[str, Any]) -> str:
+    int8 = metadata.get("int8")
+    if metadata.get("precision") != "int8" or not int8:
+        return metadata.get("precision", "float32")
+    return (f"int8 ({int8['method']}; calibrated on {int8['calibration_images']} training images; most probable "
+            f"class the same as the float32 network's on {100 * int8['label_agreement_with_float32']:.1f} % of "
+            "their pixels). The validation figures below are the float32 network's")
 
 
 def _weak_classes(categories: list[str], validation: dict[str, Any]) -> list[str]:

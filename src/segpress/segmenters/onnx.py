@@ -20,9 +20,11 @@ onnxruntime is imported when the first segmenter is built, so ``import segpress`
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from os import PathLike, fspath
 from pathlib import Path
@@ -295,6 +297,17 @@ def _mapping_matrix(config: ModelConfig) -> tuple[np.ndarray | None, bool]:
         if name in config.mapping:
             matrix[CLASSES.index(config.mapping[name]), column] = 1
     return matrix, bool(matrix.sum(axis=0).all())
+
+
+@contextlib.contextmanager
+def quiet_quantization() -> Iterator[None]:
+    """onnxruntime's quantisation tools warn through the root logger (advice meant for their users)."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -32,12 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     export_parser.add_argument("checkpoint")
     export_parser.add_argument("onnx")
     export_parser.add_argument("--overwrite", action="store_true")
+    export_parser.add_argument(
+        "--int8", metavar="CONFIG", help="write the int8 network, calibrated on this training config's images"
+    )
     args = parser.parse_args(argv)
     # Imported here so that --help answers without loading torch.
     from segpress.train.config import load_config
     from segpress.train.export import export_checkpoint
     from segpress.train.loop import score, train
     from segpress.train.photos import teach
+    from segpress.train.quantize import calibration_images
 
     try:
         if args.command == "train":
@@ -54,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             counts = teach(config.teach)
             print(f"{counts['photos']} photos: {counts['made']} taught, {counts['skipped']} already cached in {config.teach.cache}")
         else:
-            export_checkpoint(args.checkpoint, args.onnx, overwrite=args.overwrite)
+            calibration = calibration_images(load_config(args.int8)) if args.int8 else None
+            export_checkpoint(args.checkpoint, args.onnx, overwrite=args.overwrite, int8_calibration=calibration)
     except SegpressError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2 if isinstance(e, OptionError) else 1

@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from segpress.imageio import atomic_write
 from segpress.taxonomy import CLASSES
 from segpress.train.data import IGNORE_INDEX, IMAGENET_MEAN, IMAGENET_STD
 from segpress.train.model import build_model, count_macs
+from segpress.train.quantize import label_agreement, quantize
 
 OPSET = 17
 MODEL_NAME = "segpress-lraspp-mobilenetv2"
@@ -49,21 +51,26 @@ DATA_TERMS = {
 }
 
 
-def export_checkpoint(checkpoint: str | Path, onnx_path: str | Path, *, overwrite: bool = False) -> dict[str, Any]:
+def export_checkpoint(
+    checkpoint: str | Path, onnx_path: str | Path, *, overwrite: bool = False,
+    int8_calibration: Sequence[np.ndarray] | None = None,
+) -> dict[str, Any]:
     """Export ``best.pt`` (or ``last.pt``) of a training run; returns the metadata it wrote."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     model = build_model(len(CLASSES), pretrained=False)
     model.load_state_dict(state["model"])
-    return export(model, onnx_path, training=state, overwrite=overwrite)
+    return export(model, onnx_path, training=state, overwrite=overwrite, int8_calibration=int8_calibration)
 
 
 def export(
-    model: nn.Module, onnx_path: str | Path, *, training: dict[str, Any], overwrite: bool = False
+    model: nn.Module, onnx_path: str | Path, *, training: dict[str, Any], overwrite: bool = False,
+    int8_calibration: Sequence[np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Write ``model`` as ONNX to ``onnx_path`` and its metadata to the same name with ``.json``.
 
     ``training`` is a checkpoint's contents: ``config`` (a TrainConfig dict), ``record`` (the epoch's
-    metrics) and ``command``.
+    metrics) and ``command``. With ``int8_calibration`` (training images) the file written is the
+    int8 network (``segpress.train.quantize``), checked against the float32 one it came from.
     """
     onnx_path = Path(onnx_path)
     model.eval()
@@ -73,7 +80,20 @@ def export(
     max_diff = max(compare_onnx(model, data, shape=shape) for shape in ((1, 3, height, width), (2, 3, 97, 131)))
     if max_diff > MAX_ABS_DIFF:
         raise OutputError(f"{onnx_path}: onnxruntime's logits differ from torch's by {max_diff:.2g}; not exported")
-    metadata = _metadata(model, onnx_path.name, data, training, max_diff)
+    precision = {"precision": "float32"}
+    if int8_calibration is not None:
+        int8 = quantize(data, int8_calibration)
+        precision = {
+            "precision": "int8",
+            "int8": {
+                "method": "onnxruntime quantize_static, QOperator, per-channel int8 weights, uint8 activations, MinMax",
+                "calibration_images": len(int8_calibration),
+                "label_agreement_with_float32": round(label_agreement(data, int8, int8_calibration), 4),
+                "float32_sha256": hashlib.sha256(data).hexdigest(),
+            },
+        }
+        data = int8
+    metadata = {**_metadata(model, onnx_path.name, data, training, max_diff), **precision}
     atomic_write(onnx_path, data, overwrite=overwrite)
     atomic_write(onnx_path.with_suffix(".json"), (json.dumps(metadata, indent=2) + "\n").encode(), overwrite=overwrite)
     return metadata
