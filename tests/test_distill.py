@@ -268,3 +268,14 @@ def test_photos_need_a_teach_table_and_a_labelled_set(taught, tmp_path):
         _distill_config(taught, tmp_path, teach=None)
     with pytest.raises(OptionError, match="at least one labelled dataset"):
         _distill_config(taught, tmp_path, train_data=[{"format": "photos", "split": "train"}])
+
+
+def test_held_out_photos_become_a_folder_that_segpress_evaluate_reads(taught, tmp_path):
+    from segpress.train.data import read_folder
+
+    count = photos.write_teacher_dataset(taught, "all", tmp_path / "heldout")
+    dataset = read_folder(tmp_path / "heldout" / "images", tmp_path / "heldout" / "labels",
+                          tmp_path / "heldout" / "classes.txt")
+    assert count == len(dataset) == 27
+    labels = dataset.samples[0].labels
+    assert (labels[:16] == CLASSES.index("sky")).all() and (labels[24:] == CLASSES.index("vehicle")).all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from segpress.errors import OptionError, SegpressError
 
@@ -28,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     score_parser.add_argument("checkpoint")
     score_parser.add_argument("output")
     score_parser.add_argument("--overwrite", action="store_true")
+    heldout_parser = commands.add_parser(
+        "heldout", help="write the held-out photos with the teachers' labels as a folder for segpress evaluate"
+    )
+    heldout_parser.add_argument("config")
+    heldout_parser.add_argument("output")
     export_parser = commands.add_parser("export", help="export a checkpoint to ONNX plus a metadata JSON")
     export_parser.add_argument("checkpoint")
     export_parser.add_argument("onnx")
@@ -40,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     from segpress.train.config import load_config
     from segpress.train.export import export_checkpoint
     from segpress.train.loop import score, train
-    from segpress.train.photos import teach
+    from segpress.train.photos import teach, write_teacher_dataset
     from segpress.train.quantize import calibration_images
 
     try:
@@ -51,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
             record = score(load_config(args.config), args.checkpoint, args.output, overwrite=args.overwrite)
             for name, metrics in record["val"].items():
                 print(f"{name}: mIoU {metrics['miou']:.3f}, pixel accuracy {metrics['pixel_accuracy']:.3f}")
+        elif args.command == "heldout":
+            config = load_config(args.config)
+            if config.teach is None:
+                raise OptionError(f"{args.config}: no [teach] table")
+            count = write_teacher_dataset(config.teach, "heldout", Path(args.output))
+            print(f"{count} held-out photos in {args.output}: segpress evaluate {args.output}/images "
+                  f"{args.output}/labels --classes {args.output}/classes.txt")
         elif args.command == "teach":
             config = load_config(args.config)
             if config.teach is None:

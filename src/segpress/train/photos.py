@@ -20,6 +20,7 @@ against the combined teacher there.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -166,6 +167,33 @@ def _load(cache: Path, chosen: list[tuple[Path, Path]]) -> Iterator[TaughtPhoto]
         if pixels.ndim == 2:
             pixels = np.repeat(pixels[..., None], 3, axis=2)
         yield TaughtPhoto(str(photo.relative_to(root)), pixels, load_target(target_path(cache, photo, root)))
+
+
+def write_teacher_dataset(teach_config: TeachConfig, split: str, out: Path) -> int:
+    """The photos of ``split`` as a folder dataset ``segpress evaluate`` reads: ``out/images`` (copies),
+    ``out/labels`` (the combined teacher's labels, 255 where it gave none) and ``out/classes.txt``
+    (the taxonomy). Names join the photo's folders with "__". Returns the number of photos."""
+    import shutil
+
+    from PIL import Image
+
+    from segpress.imageio import atomic_write
+    from segpress.taxonomy import CLASSES
+
+    cache = open_cache(teach_config.cache, teach_config.settings)
+    chosen = [(root, p) for root, p in list_photos(teach_config.photos) if split == "all" or photo_split(p) == split]
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    (out / "labels").mkdir(exist_ok=True)
+    for root, photo in chosen:
+        name = "__".join(photo.relative_to(root).with_suffix("").parts)
+        shutil.copyfile(photo, out / "images" / f"{name}{photo.suffix.lower()}")
+        pixels = load_image(photo).pixels
+        labels = teacher_labels(load_target(target_path(cache, photo, root)), pixels.shape[:2])
+        buffer = io.BytesIO()
+        Image.fromarray(labels).save(buffer, "PNG")
+        atomic_write(out / "labels" / f"{name}.png", buffer.getvalue(), overwrite=True)
+    atomic_write(out / "classes.txt", ("\n".join(CLASSES) + "\n").encode(), overwrite=True)
+    return len(chosen)
 
 
 def teacher_labels(target: np.ndarray, size: tuple[int, int]) -> np.ndarray:
