@@ -12,7 +12,6 @@ Every user-fixable failure is one line on stderr (``error: ...``) and a non-zero
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -27,6 +26,7 @@ from . import __version__, api, codecs, segmenters
 from .batch.settings import BATCH_DEFAULTS
 from .bench.settings import DEFAULT_FORMATS, DEFAULT_QUALITIES
 from .cli_options import COMPRESS_OPTIONS, OptionValues, with_compress_options
+from .cli_results import ResultTable, compress_columns, display_path, shorten
 from .codecs.base import DEFAULT_BG_QUALITY
 from .errors import CodecError, OptionError, SegpressError
 from .imageio import DEFAULT_MAX_PIXELS, atomic_write, check_writable, load_image, output_path
@@ -39,6 +39,7 @@ from .text import detector_for as text_detector_for
 # Options several commands take, declared once so that their help reads the same everywhere (the
 # compress options come from segpress.options, through cli_options).
 PolicyOption = Annotated[str, typer.Option(help="Policy preset name or TOML/YAML file (class -> importance).")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 OverwriteOption = Annotated[bool, typer.Option(help="Replace existing output files (inputs are never replaced).")]
 MaxPixelsOption = Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")]
 SegmenterOption = Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")]
@@ -120,13 +121,17 @@ def compress(
     options: OptionValues = COMPRESS_OPTIONS,
     overwrite: OverwriteOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file instead of a table.")] = False,
+    quiet: QuietOption = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also say, per file, which encodes ran and what they took (on stderr).")] = False,
 ) -> None:
     """Compress images: full quality where it matters, far fewer bytes elsewhere.
 
     What matters comes from --mask or --labels when given, otherwise from the segmentation model
-    weighed by --policy; --text adds detected text.
+    weighed by --policy; --text adds detected text. Each file's row is printed as it finishes.
     """
     # Options are checked once, before any file: a bad option stops the run, a bad file does not.
+    if quiet and (verbose or as_json):
+        raise OptionError(f"--quiet prints nothing but errors: give it without {'--verbose' if verbose else '--json'}")
     many = len(inputs) > 1
     codec = _choose_codec(options["format"], output, many)
     chosen = CompressOptions(**{**options, "format": codec.name})
@@ -138,87 +143,105 @@ def compress(
     model, model_files = _load_segmenter(segmenter) if use_model else (None, [])
     # No output may replace an input of this run: images, masks, label maps, the policy or model files.
     policy_file = [Path(policy)] if Path(policy).is_file() else []
-    rate_control = chosen.rate_control
-    table = _result_table(rate_control)
+    targets = {source: output_path(source, output, codec.extensions[0], many=many) for source in inputs}
+    table = ResultTable(stdout, "segpress compress", compress_columns(chosen.rate_control),
+                        [display_path(target) for target in targets.values()])
     notes: list[str] = []  # rate-control misses, printed under the table
     failures = 0
     written: dict[Path, Path] = {}  # output -> input, so two inputs never write the same file
-    for source in inputs:
-        try:
-            target = output_path(source, output, codec.extensions[0], many=many)
-            if target.resolve() in written:
-                raise OptionError(
-                    f"{target}: already written for {written[target.resolve()]} in this run; "
-                    "inputs with the same name need separate output folders"
-                )
-            mask_file, labels_file = _pick(mask, source, many), _pick(labels, source, many)
-            result = api.compress(source, mask=mask_file, labels=labels_file, segmenter=model, policy=chosen_policy,
-                                  text=detector or False, options=chosen)
-            protect = [*inputs, *policy_file, *model_files, *(p for p in (mask_file, labels_file) if p is not None)]
-            atomic_write(target, result.data, overwrite=overwrite, protect=protect)
-            written[target.resolve()] = source
-        except SegpressError as error:
-            failures += 1
-            # A codec cannot know the file it was given; every other error starts with the file's name.
-            stderr.print(f"error: {source}: {error}" if isinstance(error, CodecError) else f"error: {error}", markup=False)
-            continue
-        if as_json:
-            stdout.print_json(json.dumps({"input": str(source), "output": str(target), **result.summary()}))
-        else:
-            _add_row(table, target, result, rate_control)
-            if result.rate_note:
-                notes.append(f"note: {target}: target not met within tolerance: {result.rate_note}")
-    if table.row_count and not as_json:
-        stdout.print(table)
-        for note in notes:
-            stdout.print(note, markup=False, highlight=False)
+    with _progress(len(inputs), shown=not (quiet or as_json)) as progress:
+        for source in inputs:
+            progress.now(source)
+            target = targets[source]
+            try:
+                if target.resolve() in written:
+                    raise OptionError(
+                        f"{target}: already written for {written[target.resolve()]} in this run; "
+                        "inputs with the same name need separate output folders"
+                    )
+                mask_file, labels_file = _pick(mask, source, many), _pick(labels, source, many)
+                result = api.compress(source, mask=mask_file, labels=labels_file, segmenter=model,
+                                      policy=chosen_policy, text=detector or False, options=chosen)
+                protect = [*inputs, *policy_file, *model_files, *(p for p in (mask_file, labels_file) if p is not None)]
+                atomic_write(target, result.data, overwrite=overwrite, protect=protect)
+                written[target.resolve()] = source
+            except SegpressError as error:
+                failures += 1
+                # A codec cannot know the file it was given; every other error starts with the file's name.
+                stderr.print(f"error: {source}: {error}" if isinstance(error, CodecError) else f"error: {error}", markup=False)
+                continue
+            finally:
+                progress.advance()
+            if verbose:
+                stderr.print(f"{source} -> {target}: {_encodes(result)}", markup=False, highlight=False)
+            if as_json:
+                stdout.print_json(json.dumps({"input": str(source), "output": str(target), **result.summary()}))
+            elif not quiet:
+                table.add(target, result)
+                if result.rate_note:
+                    notes.append(f"note: {display_path(target)}: target not met within tolerance: {result.rate_note}")
+    if not (quiet or as_json):
+        table.finish(notes)
     if failures:
         raise InputFailed()
 
 
-def _result_table(rate_control: bool = False) -> Table:
-    """The summary table; with a target it also shows the qualities rate control chose."""
-    table = Table(title="segpress compress", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    columns = ["output", "bytes", "bpp", "PSNR in", "PSNR out", "ROI", "uniform *", "saving"]
-    if rate_control:
-        columns[1:1] = ["roi/bg"]
-    for column in columns:
-        if column == "output":
-            table.add_column(column, overflow="fold")
-        else:
-            table.add_column(column, justify="right", no_wrap=True)
-    table.caption = "PSNR in dB inside / outside the important region (ROI); * uniform encode with the same PSNR in"
-    if rate_control:
-        table.caption += "; roi/bg: the qualities rate control chose"
-    table.caption_justify = "left"
-    return table
-
-
-def _add_row(table: Table, target: Path, result: api.CompressResult, rate_control: bool = False) -> None:
-    if result.uniform_size is None:
-        uniform, saving = "-", "-"
+def _encodes(result: api.CompressResult) -> str:
+    """--verbose: what ran for one file, in the order it ran."""
+    steps = []
+    if result.segment_seconds is not None:
+        steps.append(f"segmented ({result.source.removeprefix('model:')}) in {result.segment_seconds:.2f} s")
     else:
-        prefix = "" if result.uniform_reached else ">"  # even quality 100 did not reach: a lower bound
-        uniform = f"{prefix}{result.uniform_size:,.0f}"
-        saving = f"{prefix}{100 * result.saving:.1f}%"
-    rate = []
-    if rate_control:
-        rate = [f"{result.roi_quality:.1f}/{result.bg_quality:.1f}"]
-    table.add_row(
-        escape(str(target)),
-        *rate,
-        f"{result.size:,}",
-        f"{result.bpp:.3f}",
-        _db(result.psnr_inside),
-        _db(result.psnr_outside),
-        f"{100 * result.important_fraction:.0f}%",
-        uniform,
-        saving,
-    )
+        steps.append(f"importance from {result.source}")
+    if result.text_seconds is not None:
+        steps.append(f"text detected in {result.text_seconds:.2f} s")
+    qualities = f"roi {result.roi_quality:g} / background {result.bg_quality:g}"
+    if result.rate_encodes is not None:
+        unit = "B" if result.target_kind == "size" else "dB inside"
+        steps.append(f"{result.rate_encodes} {result.format} encodes to reach {result.target:g} {unit}, "
+                     f"chose {qualities}, in {result.encode_seconds:.2f} s")
+    else:
+        steps.append(f"1 {result.format} encode at {qualities} in {result.encode_seconds:.2f} s")
+    if result.uniform_size is not None:
+        reached = "" if result.uniform_reached else " (quality 100 did not reach it)"
+        steps.append(f"compared with {result.uniform_reference} at quality {result.uniform_quality:g}: "
+                     f"{result.uniform_size:,.0f} B{reached}")
+    else:
+        steps.append("no uniform comparison")
+    return "; ".join(steps)
 
 
-def _db(value: float) -> str:
-    return "-" if math.isnan(value) else ("inf" if math.isinf(value) else f"{value:.2f}")
+class _Progress:
+    """A Rich progress bar on stderr while files are compressed; nothing when stderr is not a terminal."""
+
+    def __init__(self, total: int, shown: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = None
+        if shown and stderr.is_terminal:
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=stderr, transient=True)
+            self._task = self._bar.add_task("compressing", total=total)
+
+    def __enter__(self) -> _Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def now(self, source: Path) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, description=escape(shorten(source.name, 30)))
+
+    def advance(self) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task)
+
+
+_progress = _Progress
 
 
 @app.command()

@@ -1,0 +1,125 @@
+"""What ``segpress compress`` prints, as a new user reads it: rows that fit 80 columns, printed as each
+file finishes, a progress bar only on a terminal, ``--quiet`` and ``--verbose``."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from rich.console import Console
+from skimage import data as skdata
+
+from segpress import api
+from segpress import cli as cli_module
+from segpress.cli import main
+from segpress.cli_results import ELLIPSIS, shorten
+
+HEIGHT, WIDTH = 96, 128
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch) -> Path:
+    """Two photos with a long name and a mask, in the working folder."""
+    monkeypatch.chdir(tmp_path)
+    pixels = np.ascontiguousarray(skdata.astronaut()[:HEIGHT, :WIDTH])
+    Image.fromarray(pixels).save(tmp_path / "astronaut.png")
+    Image.fromarray(pixels[::-1]).save(tmp_path / "an_astronaut_upside_down_with_a_long_name.png")
+    mask = np.zeros((HEIGHT, WIDTH), np.uint8)
+    mask[20:60, 40:90] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    return tmp_path
+
+
+@pytest.fixture
+def screen(monkeypatch) -> io.StringIO:
+    """stdout as an 80-column console that is not a terminal (as when piped)."""
+    text = io.StringIO()
+    monkeypatch.setattr(cli_module, "stdout", Console(file=text, width=80))
+    return text
+
+
+def test_shorten_keeps_the_file_name_and_cuts_the_middle():
+    assert shorten("out/photo.jpg", 20) == "out/photo.jpg"
+    short = shorten("build/demo/some/deep/folder/astronaut.jpg", 24)
+    assert len(short) == 24 and short.endswith("/astronaut.jpg") and short.startswith("build") and ELLIPSIS in short
+    name = shorten("a_very_long_file_name_that_does_not_fit.jpeg", 20)
+    assert len(name) == 20 and name.endswith(".jpeg") and name.startswith("a_very") and ELLIPSIS in name
+
+
+def test_the_table_fits_80_columns_one_row_per_file(folder, screen, capsys):
+    deep = "build/demo/a/folder/deep/enough/to/be/cut/"
+    inputs = ["astronaut.png", "an_astronaut_upside_down_with_a_long_name.png"]
+    code = main(["compress", *inputs, "-o", deep, "--mask", "mask.png"])
+    assert code == 0, capsys.readouterr().err
+    lines = screen.getvalue().splitlines()
+    assert all(len(line) <= 80 for line in lines), lines
+    rows = [line for line in lines if line.startswith(("build", "an_"))]
+    assert len(rows) == 2, lines  # one line per file: never folded
+    assert rows[0].split()[0].endswith("/astronaut.jpg") and ELLIPSIS in rows[0]
+    for row in rows:
+        assert row.rstrip().endswith("%")  # the saving is always shown
+    text = screen.getvalue()
+    assert "saving: against that uniform encode" in text
+    assert "not shown at 80 columns" in text and "--json" in text  # what was dropped, and where it is
+    assert capsys.readouterr().err == ""  # no progress bar when stderr is not a terminal
+
+
+def test_paths_are_shown_relative_to_the_working_folder(folder, screen, capsys):
+    assert main(["compress", str(folder / "astronaut.png"), "-o", str(folder / "out") + "/", "--mask", "mask.png"]) == 0
+    assert "out/astronaut.jpg" in screen.getvalue() and str(folder) not in screen.getvalue()
+
+
+def test_each_row_is_printed_when_its_file_is_done(folder, screen, monkeypatch):
+    seen_before: list[str] = []
+    compress = api.compress
+
+    def recording(source, **kwargs):
+        seen_before.append(screen.getvalue())
+        return compress(source, **kwargs)
+
+    monkeypatch.setattr(cli_module.api, "compress", recording)
+    assert main(["compress", "astronaut.png", "an_astronaut_upside_down_with_a_long_name.png", "-o", "out/",
+                 "--mask", "mask.png", "--no-compare"]) == 0
+    assert "out/astronaut.jpg" not in seen_before[0]
+    assert "out/astronaut.jpg" in seen_before[1]  # printed before the second file started
+
+
+def test_progress_bar_only_on_a_terminal(folder, screen, monkeypatch):
+    bar = io.StringIO()
+    monkeypatch.setattr(cli_module, "stderr", Console(file=bar, force_terminal=True, width=80))
+    assert main(["compress", "astronaut.png", "-o", "out/", "--mask", "mask.png", "--no-compare"]) == 0
+    assert "compressing" in bar.getvalue() or "astronaut" in bar.getvalue()
+    assert "out/astronaut.jpg" in screen.getvalue()
+    bar.seek(0)
+    bar.truncate()
+    assert main(["compress", "astronaut.png", "-o", "out/", "--mask", "mask.png", "--no-compare", "--json",
+                 "--overwrite"]) == 0
+    assert bar.getvalue() == ""  # none with --json
+
+
+def test_quiet_prints_only_errors(folder, capsys):
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    code = main(["compress", "astronaut.png", "broken.png", "-o", "out", "-q", "--mask", "mask.png"])
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == ""
+    assert captured.err.startswith("error: ") and len(captured.err.splitlines()) == 1
+    assert (folder / "out" / "astronaut.jpg").exists()
+    for other in ("--json", "--verbose"):
+        assert main(["compress", "astronaut.png", "-o", "x.jpg", "--quiet", other, "--mask", "mask.png"]) == 2
+        assert capsys.readouterr().err.startswith("error: --quiet")
+
+
+def test_verbose_says_which_encodes_ran(folder, capsys):
+    code = main(["compress", "astronaut.png", "-o", "v.jpg", "--mask", "mask.png", "--verbose"])
+    captured = capsys.readouterr()
+    assert code == 0
+    (line,) = captured.err.splitlines()
+    assert line.startswith("astronaut.png -> v.jpg: importance from mask")
+    assert "1 jpeg encode at roi 85 / background 25" in line and "compared with uniform JPEG" in line
+    run = main(["compress", "astronaut.png", "-o", "t.jpg", "--mask", "mask.png", "-v", "--target-size", "3KB",
+                "--no-compare"])
+    line = capsys.readouterr().err
+    assert run == 0 and "encodes to reach 3000 B" in line and "no uniform comparison" in line
