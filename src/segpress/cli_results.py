@@ -99,20 +99,23 @@ def display_path(path: Path | str) -> str:
 
 
 def shorten(name: str, width: int) -> str:
-    """``name`` in at most ``width`` characters: folders lose their middle first, then the file name
-    its middle (its extension stays)."""
+    """``name`` in at most ``width`` characters: whole folders in the middle give way to "…" first
+    (``build/…/astronaut.jpg``), then the file name loses its middle (its extension stays)."""
     if len(name) <= width:
         return name
-    folder, sep, base = name.rpartition("/") if "/" in name else name.rpartition(os.sep)
-    if sep and len(base) + 2 <= width:  # "…/" + name at least
-        room = width - len(base) - 2
-        head = folder[: (room + 1) // 2]
-        tail = folder[len(folder) - room // 2:] if room // 2 else ""
-        return f"{head}{ELLIPSIS}{tail}{sep}{base}" if tail else f"{head}{ELLIPSIS}{sep}{base}"
-    stem, dot, extension = base.rpartition(".")
-    keep = f"{dot}{extension}" if dot and len(extension) < 6 else ""
+    sep = "/" if "/" in name else os.sep
+    *folders, base = name.split(sep)
+    fitting = [
+        sep.join([*folders[:head], ELLIPSIS, *(folders[len(folders) - tail:] if tail else ()), base])
+        for head in range(len(folders)) for tail in range(len(folders) - head)
+    ]
+    fitting = [candidate for candidate in fitting if len(candidate) <= width]
+    if fitting:
+        return max(fitting, key=len)
+    stem, dot, extension = name.rpartition(".")
+    keep = f"{dot}{extension}" if dot and len(extension) < 6 and sep not in extension else ""
     room = max(width - 1 - len(keep), 1)
-    body = base[: len(base) - len(keep)]
+    body = name[: len(name) - len(keep)]
     return f"{body[: (room + 1) // 2]}{ELLIPSIS}{body[len(body) - room // 2:] if room // 2 else ''}{keep}"
 
 
