@@ -6,6 +6,7 @@ The CLI runs in-process (``segpress.cli.main``); its worker processes are real (
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
+from rich.console import Console
 from skimage import data as skdata
 from batch_support import (
     TEMPORARY,
@@ -27,6 +29,8 @@ from batch_support import (
 )
 
 from segpress.batch import MANIFEST_NAME, job_settings, run_batch
+from segpress.batch.report import summary_table
+from segpress.batch.runner import BatchSummary
 from segpress.batch.manifest import ManifestWriter, read_manifest
 from segpress.batch.storage import parse_storage_options
 from segpress.cli import main
@@ -145,6 +149,38 @@ def test_masks_from_a_mirrored_folder_give_what_compress_gives(tmp_path: Path, c
     assert (destination / "sub" / "b.webp").read_bytes() == single.read_bytes()
     records = latest_records(destination / MANIFEST_NAME)
     assert records["sub/b.png"]["psnr_roi"] > 30 and records["sub/b.png"]["important_fraction"] == pytest.approx(0.25, abs=0.02)
+
+
+def test_the_saving_says_what_it_is_measured_against(tmp_path: Path, capsys) -> None:
+    """Bytes saved are against the input files; with --compare also against uniform encodes (issue 17)."""
+    source, masks = tmp_path / "src", tmp_path / "masks"
+    photo_tree(source, ["a.png", "b.png"])
+    masks.mkdir()
+    for name in ("a.png", "b.png"):
+        (masks / name).write_bytes(centre_mask_png())
+    report = summary(batch(capsys, source, tmp_path / "out", "--mask", masks, "--workers", 1, "--compare", "--json"))
+    records = latest_records(tmp_path / "out" / MANIFEST_NAME)
+    uniform = sum(record["bytes_uniform"] for record in records.values())
+    assert report["bytes_uniform"] == uniform and report["compared"] == 2
+    assert report["uniform_saving"] == pytest.approx(1 - report["bytes_out"] / uniform)
+    assert 0 < report["uniform_saving"] < report["bytes_saved"] / report["bytes_in"]  # PNG inputs are large
+
+    shown = summary_table(BatchSummary(
+        "src", "out", "out/m.jsonl", "local", found=2, done=2, bytes_in=4_000_000, bytes_out=400_000,
+        compared=2, bytes_uniform=800_000, bytes_out_compared=400_000,
+    ))
+    text = " ".join(_rendered(shown).split())
+    assert "3.6 MB smaller than the input files (90.0 %)" in text
+    assert "400.0 kB smaller than uniform encodes of the same format with the same PSNR inside (50.0 %" in text
+    no_compare = " ".join(_rendered(summary_table(BatchSummary("s", "o", "m", "local", done=1, bytes_in=10,
+                                                                bytes_out=20))).split())
+    assert "10 bytes larger than the input files" in no_compare and "uniform" not in no_compare
+
+
+def _rendered(table) -> str:
+    console = Console(file=io.StringIO(), width=200)
+    console.print(table)
+    return console.file.getvalue()
 
 
 def test_a_glob_source_and_two_inputs_for_one_output(tmp_path: Path, capsys) -> None:

@@ -14,7 +14,6 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
@@ -28,14 +27,13 @@ class ProgressBar:
     """An :class:`~segpress.batch.Observer`: images done, images/s, bytes saved, failures, time left."""
 
     def __init__(self, console: Console) -> None:
+        # At most 80 columns: no description, no elapsed time (the summary has it).
         self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=20),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:>6.1f} img/s"),
-            TextColumn("saved {task.fields[saved]}"),
+            TextColumn("{task.fields[rate]:>5.1f} img/s"),
+            TextColumn("{task.fields[saved]} under inputs"),
             TextColumn("{task.fields[failed]} failed"),
-            TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=console,
         )
@@ -52,10 +50,14 @@ class ProgressBar:
 
     def start(self, total: int) -> None:
         self._started = time.perf_counter()
+        if not self._progress.console.is_terminal:
+            return  # piped or redirected: the summary says it all, no bar frames in a log
         self._progress.start()
         self._task = self._progress.add_task("compressing", total=total, rate=0.0, saved=decimal(0), failed=0)
 
     def advance(self, record: dict[str, Any]) -> None:
+        if self._task is None:
+            return
         self._count += 1
         if record["status"] == "done":
             self._saved += record["bytes_in"] - record["bytes_out"]
@@ -77,10 +79,17 @@ def summary_table(summary: BatchSummary) -> Table:
                    + (f", {summary.ignored:,} other files ignored" if summary.ignored else "")),
         ("this run", f"{summary.done:,} done, {summary.failed:,} failed"
                      + (f", {summary.not_attempted:,} left for the next run" if summary.not_attempted else "")),
-        ("bytes", f"{decimal(summary.bytes_in)} in, {decimal(summary.bytes_out)} out, {_signed(summary.bytes_saved)} saved"
-                  + (f" ({100 * summary.bytes_saved / summary.bytes_in:.1f} %)" if summary.bytes_in else "")),
-        ("speed", f"{summary.images_per_second:.2f} images/s over {summary.seconds:.1f} s"),
+        ("bytes", f"{decimal(summary.bytes_in)} in, {decimal(summary.bytes_out)} out: "
+                  + _compared(summary.bytes_saved, "the input files")
+                  + (f" ({_percent(summary.bytes_saved, summary.bytes_in)})" if summary.bytes_in else "")),
     ]
+    if summary.compared:
+        bound = "at least " if summary.uniform_lower_bound else ""
+        saved = summary.bytes_uniform - summary.bytes_out_compared
+        rows.append(("vs uniform", _compared(saved, "uniform encodes of the same format with the same PSNR inside")
+                                   + f" ({bound}{_percent(saved, summary.bytes_uniform)} of "
+                                   f"{decimal(summary.bytes_uniform)}, {summary.compared:,} images)"))
+    rows.append(("speed", f"{summary.images_per_second:.2f} images/s over {summary.seconds:.1f} s"))
     if summary.worker_peak_rss:
         peak, count = decimal(max(summary.worker_peak_rss)), len(summary.worker_peak_rss)
         rows.append(("memory", f"peak {peak} per worker ({count} worker{'s' if count > 1 else ''})"))
@@ -100,6 +109,15 @@ def print_failures(summary: BatchSummary, console: Console) -> None:
     if summary.failed > _FAILURES_SHOWN:
         console.print(f"error: {summary.failed - _FAILURES_SHOWN} more failed inputs: see {summary.manifest}",
                       markup=False, highlight=False)
+
+
+def _compared(saved: int, reference: str) -> str:
+    """"3.5 MB smaller than <reference>", or larger."""
+    return f"{decimal(abs(saved))} {'smaller' if saved >= 0 else 'larger'} than {reference}"
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %"
 
 
 def _signed(count: int) -> str:

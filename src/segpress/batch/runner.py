@@ -53,6 +53,12 @@ class BatchSummary:
     failed: int = 0
     bytes_in: int = 0  # of the inputs done in this run
     bytes_out: int = 0
+    # With --compare: the uniform encodes (same format, same PSNR inside) of the inputs done in this run
+    # that had one, and those inputs' outputs; a lower bound when some uniform encode fell short.
+    compared: int = 0
+    bytes_uniform: int = 0
+    bytes_out_compared: int = 0
+    uniform_lower_bound: bool = False
     seconds: float = 0.0  # from the first input given to the engine to the last record
     interrupted: bool = False
     swept: int = 0  # temporary files of killed writes removed: an earlier run's, or this run's dead workers
@@ -72,6 +78,11 @@ class BatchSummary:
         return self.bytes_in - self.bytes_out
 
     @property
+    def uniform_saving(self) -> float | None:
+        """Fraction of the uniform encodes' bytes saved (--compare), or None when nothing was compared."""
+        return 1 - self.bytes_out_compared / self.bytes_uniform if self.bytes_uniform else None
+
+    @property
     def exit_code(self) -> int:
         return 130 if self.interrupted else 1 if self.failed else 0
 
@@ -80,6 +91,11 @@ class BatchSummary:
             self.done += 1
             self.bytes_in += record["bytes_in"]
             self.bytes_out += record["bytes_out"]
+            if record.get("bytes_uniform") is not None:
+                self.compared += 1
+                self.bytes_uniform += record["bytes_uniform"]
+                self.bytes_out_compared += record["bytes_out"]
+                self.uniform_lower_bound |= record.get("uniform_reached") is False
         else:
             self.failed += 1
             if len(self.failures) < _LISTED_FAILURES:
@@ -89,7 +105,7 @@ class BatchSummary:
         values = dataclasses.asdict(self)
         values["failures"] = [{"input": name, "error": error} for name, error in self.failures]
         values.update(not_attempted=self.not_attempted, images_per_second=round(self.images_per_second, 3),
-                      bytes_saved=self.bytes_saved, exit_code=self.exit_code)
+                      bytes_saved=self.bytes_saved, uniform_saving=self.uniform_saving, exit_code=self.exit_code)
         return values
 
 

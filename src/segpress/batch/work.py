@@ -172,6 +172,10 @@ def done(job: Job, task: Task, result: api.CompressResult, bytes_in: int, second
         "psnr_outside": _rounded(figures["psnr_outside"], 3),
         "important_fraction": _rounded(figures["important_fraction"], 4),
         "saving": _rounded(figures["saving"], 4),  # against a uniform encode; None unless --compare
+        # The uniform encode of the same format with the same PSNR inside (None unless --compare); not
+        # reached: even quality 100 fell short, so the figure is a lower bound.
+        "bytes_uniform": None if result.uniform_size is None else round(result.uniform_size),
+        "uniform_reached": result.uniform_reached,
         "rate_reached": figures["rate_reached"],
         "notes": result.notes,
         "seconds": round(seconds, 4),
