@@ -124,3 +124,25 @@ def test_verbose_says_which_encodes_ran(folder, capsys):
                 "--no-compare"])
     line = capsys.readouterr().err
     assert run == 0 and "encodes to reach 3000 B" in line and "no uniform comparison" in line
+
+
+def test_every_help_reads_whole_at_80_columns(capsys, monkeypatch):
+    """Help is printed as written (no markup eats "segpress[text]"), no line is wider than 80 columns,
+    values are named (no <bool>, <list[Path]>), and no option name is split at a hyphen."""
+    import typer
+
+    monkeypatch.setenv("COLUMNS", "80")
+    group = typer.main.get_command(cli_module.app)
+    for name, command in group.commands.items():
+        capsys.readouterr()
+        assert main([name, "--help"]) == 0, name
+        text = capsys.readouterr().out
+        assert all(len(line) <= 80 for line in text.splitlines()), (name, text)
+        assert "<bool>" not in text and "<list[" not in text and "{" not in text, (name, text)
+        flat = " ".join(text.split())
+        for param in command.params:
+            if getattr(param, "help", None):
+                assert " ".join(param.help.split()) in flat, (name, param.help)
+        if name in ("compress", "segment", "batch"):
+            assert "needs segpress[text]" in flat
+    assert main(["--help"]) == 0 and "compress" in capsys.readouterr().out

@@ -25,6 +25,7 @@ from rich.table import Table
 from . import __version__, api, codecs, segmenters
 from .batch.settings import BATCH_DEFAULTS
 from .bench.settings import DEFAULT_FORMATS, DEFAULT_QUALITIES
+from .cli_help import HelpCommand
 from .cli_options import COMPRESS_OPTIONS, OptionValues, with_compress_options
 from .cli_results import ResultTable, compress_columns, display_path, shorten
 from .codecs.base import DEFAULT_BG_QUALITY
@@ -52,6 +53,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Semantic-segmentation-guided image compression: bytes where the picture matters.",
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help printed as written, in Click's plain layout (segpress.cli_help)
 )
 stdout = Console()
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -107,10 +109,10 @@ def _pick(path: Path | None, image: Path, many: bool) -> Path | None:
     return candidate
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 @with_compress_options({"format": {"default": None, "help": f"{', '.join(codecs.available_names())}; default from -o's extension, else jpeg."}})
 def compress(
-    inputs: Annotated[list[Path], typer.Argument(help="Images to compress.", show_default=False)],
+    inputs: Annotated[list[Path], typer.Argument(metavar="IMAGE...", help="Images to compress.", show_default=False)],
     output: Annotated[str, typer.Option("--output", "-o", help="Output file, or folder (several inputs, or ending in /).")],
     mask: Annotated[Optional[Path], typer.Option(help="Importance mask image (1-bit, grey or alpha), or a folder of <name>.png.")] = None,
     labels: Annotated[Optional[Path], typer.Option(help="Label map PNG in segpress taxonomy indices, or a folder of <name>.png.")] = None,
@@ -244,9 +246,9 @@ class _Progress:
 _progress = _Progress
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def segment(
-    inputs: Annotated[list[Path], typer.Argument(help="Images to label.", show_default=False)],
+    inputs: Annotated[list[Path], typer.Argument(metavar="IMAGE...", help="Images to label.", show_default=False)],
     output: Annotated[str, typer.Option("--output", "-o", help="Folder, or NAME.png for one input: writes NAME-labels.png and NAME-overlay.png.")],
     segmenter: SegmenterOption = None,
     text: Annotated[bool, typer.Option("--text/--no-text", help="Also detect text: outlined in the overlay, its share listed; needs segpress[text].")] = False,
@@ -338,10 +340,10 @@ def _segment_folder(output: str, many: bool) -> Path | None:
     return None
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def evaluate(
-    images: Annotated[Path, typer.Argument(help="Folder of images.", show_default=False)],
-    labels: Annotated[Path, typer.Argument(help="Folder of label PNGs, same stems as the images.", show_default=False)],
+    images: Annotated[Path, typer.Argument(metavar="IMAGES", help="Folder of images.", show_default=False)],
+    labels: Annotated[Path, typer.Argument(metavar="LABELS", help="Folder of label PNGs, same stems as the images.", show_default=False)],
     classes: Annotated[Path, typer.Option(help="Class names, one per line: line n names label value n (255 = unlabelled).")],
     mapping: Annotated[Optional[Path], typer.Option(help="TOML/YAML table: your class -> taxonomy class (default: names are taxonomy classes).")] = None,
     segmenter: SegmenterOption = None,
@@ -378,9 +380,9 @@ def evaluate(
         stdout.print(f"wrote {output / 'metrics.json'} and {output / 'confusion.png'}", markup=False, highlight=False)
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def bench(
-    inputs: Annotated[list[Path], typer.Argument(help="Images, or folders of images.", show_default=False)],
+    inputs: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Images, or folders of images.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for results.json, report.md/.html, plots/, crops/.")],
     labels: Annotated[Optional[Path], typer.Option(help="Folder of ground-truth label PNGs (<image stem>.png): the important region is judged by them.")] = None,
     classes: Annotated[Optional[Path], typer.Option(help="Class names of the label values, one per line (255 = unlabelled); with --labels.")] = None,
@@ -437,9 +439,9 @@ def bench(
         raise InputFailed()
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def inspect(
-    file: Annotated[Path, typer.Argument(help="A file written by segpress.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A file written by segpress.")],
     map_png: Annotated[Optional[Path], typer.Option(help="Write the embedded importance map as a PNG.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing PNG.")] = False,
 ) -> None:
@@ -458,7 +460,7 @@ def inspect(
         stdout.print(f"importance map written to {map_png}", markup=False, highlight=False)
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def formats() -> None:
     """List the codecs and policies this installation has."""
     names = codecs.available_names()
@@ -472,7 +474,7 @@ def formats() -> None:
     stdout.print(f"text detector: {describe_text_detector()}", markup=False, highlight=False)
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 @with_compress_options({
     "format": {"help": f"{', '.join(codecs.available_names())}."},
     "target_size": {"help": "Byte budget per file (40000, 40KB, 1.5MB, 40KiB)."},
@@ -481,14 +483,14 @@ def formats() -> None:
                 "help": "Also measure the uniform encode with the same PSNR inside (extra encodes)."},
 })
 def batch(
-    source: Annotated[str, typer.Argument(help="Folder, glob or file: a local path or an fsspec URL (s3://bucket/photos).", show_default=False)],
-    destination: Annotated[str, typer.Argument(help="Folder (path or URL) that gets the outputs, in the source's layout.", show_default=False)],
+    source: Annotated[str, typer.Argument(metavar="SRC", help="Folder, glob or file: a local path or an fsspec URL (s3://bucket/photos).", show_default=False)],
+    destination: Annotated[str, typer.Argument(metavar="DST", help="Folder (path or URL) that gets the outputs, in the source's layout.", show_default=False)],
     policy: PolicyOption = "default",
     workers: Annotated[Optional[int], typer.Option(help="Worker processes (local) or segmentation actors (ray); default: the CPUs available.")] = None,
     engine: Annotated[str, typer.Option(help="local (processes on this machine) or ray (a Ray Data pipeline; needs the ray extra).")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="A running Ray cluster (host:port, ray://host:10001, auto); default: start a local one.")] = None,
     manifest: Annotated[Optional[Path], typer.Option(help="The JSONL manifest (local file); default DST/segpress-manifest.jsonl.")] = None,
-    storage_option: Annotated[Optional[list[str]], typer.Option(help="fsspec option KEY=VALUE for the URLs (endpoint_url=..., anon=true); repeatable.")] = None,
+    storage_option: Annotated[Optional[list[str]], typer.Option(metavar="KEY=VALUE", help="fsspec option KEY=VALUE for the URLs (endpoint_url=..., anon=true); repeatable.")] = None,
     mask: Annotated[Optional[str], typer.Option(help="Folder of importance masks mirroring the source: <relative path>.png per image.")] = None,
     labels: Annotated[Optional[str], typer.Option(help="Folder of label maps mirroring the source: <relative path>.png per image.")] = None,
     segmenter: SegmenterOption = None,
@@ -523,17 +525,17 @@ def batch(
         raise typer.Exit(summary.exit_code)
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 for every interface (no authentication!).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    port: Annotated[int, typer.Option(metavar="PORT", help="TCP port.", min=1, max=65535)] = 8000,
     max_upload: Annotated[str, typer.Option(help="Largest upload: bytes, or 32MB, 500KB, 8MiB.")] = "32MB",
     max_pixels: MaxPixelsOption = 40_000_000,
     workers: Annotated[Optional[int], typer.Option(help="Segmentations and encodes at once (default: the cores, at most 4).")] = None,
     queue: Annotated[int, typer.Option(help="Requests that may wait for a worker; beyond that: 503.")] = 64,
     timeout: Annotated[float, typer.Option(help="Seconds a request may wait for and use a worker.")] = 60.0,
     segmenter: SegmenterOption = None,
-    allowed_host: Annotated[Optional[list[str]], typer.Option("--allowed-host", help="A host name clients may use (the Host header; repeatable); localhost, 127.0.0.1 and [::1] always. Default: those only on 127.0.0.1, any name on other addresses.", show_default=False)] = None,
+    allowed_host: Annotated[Optional[list[str]], typer.Option("--allowed-host", metavar="NAME", help="A host name clients may use (the Host header; repeatable); localhost, 127.0.0.1 and [::1] always. Default: those only on 127.0.0.1, any name on other addresses.", show_default=False)] = None,
 ) -> None:
     """Serve the web page (drop a photo, weigh its classes, compare) and the HTTP API (/docs)."""
     try:
