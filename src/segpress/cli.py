@@ -30,7 +30,15 @@ from .cli_options import COMPRESS_OPTIONS, OptionValues, with_compress_options
 from .cli_results import ResultTable, compress_columns, display_path, shorten
 from .codecs.base import DEFAULT_BG_QUALITY
 from .errors import CodecError, OptionError, SegpressError
-from .imageio import DEFAULT_MAX_PIXELS, atomic_write, check_writable, load_image, output_path
+from .imageio import (
+    DEFAULT_MAX_PIXELS,
+    LABELS_SUFFIX,
+    atomic_write,
+    check_writable,
+    companion_names,
+    load_image,
+    output_path,
+)
 from .options import CompressOptions, check_max_pixels, check_sources
 from .policy import available_policies, load_policy
 from .text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
@@ -99,14 +107,15 @@ def _load_segmenter(segmenter: Path | None) -> tuple[segmenters.Segmenter, list[
     return model, [segmenter, model.path]
 
 
-def _pick(path: Path | None, image: Path, many: bool) -> Path | None:
-    """A per-image mask or label file: the file itself, or ``DIR/<image stem>.png`` for a folder."""
+def _pick(path: Path | None, image: Path, kind: str) -> Path | None:
+    """A per-image mask or label file: the file itself, or the image's file in a folder (``companion_names``)."""
     if path is None or not path.is_dir():
         return path
-    candidate = path / f"{image.stem}.png"
-    if not candidate.exists():
-        raise OptionError(f"no {candidate.name} in {path} for {image.name}")
-    return candidate
+    names = companion_names(image.stem, kind)
+    for name in names:
+        if (path / name).exists():
+            return path / name
+    raise OptionError(f"no {' or '.join(names)} in {path} for {image.name}")
 
 
 @app.command(cls=HelpCommand)
@@ -115,7 +124,7 @@ def compress(
     inputs: Annotated[list[Path], typer.Argument(metavar="IMAGE...", help="Images to compress.", show_default=False)],
     output: Annotated[str, typer.Option("--output", "-o", help="Output file, or folder (several inputs, or ending in /).")],
     mask: Annotated[Optional[Path], typer.Option(help="Importance mask image (1-bit, grey or alpha), or a folder of <name>.png.")] = None,
-    labels: Annotated[Optional[Path], typer.Option(help="Label map PNG in segpress taxonomy indices, or a folder of <name>.png.")] = None,
+    labels: Annotated[Optional[Path], typer.Option(help="Label map PNG in segpress taxonomy indices, or a folder of <name>.png or <name>-labels.png (as segment writes).")] = None,
     segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML) used without --mask/--labels; default: the shipped model.")] = None,
     policy: PolicyOption = "default",
     text: TextOption = None,
@@ -161,7 +170,7 @@ def compress(
                         f"{target}: already written for {written[target.resolve()]} in this run; "
                         "inputs with the same name need separate output folders"
                     )
-                mask_file, labels_file = _pick(mask, source, many), _pick(labels, source, many)
+                mask_file, labels_file = _pick(mask, source, "mask"), _pick(labels, source, "labels")
                 result = api.compress(source, mask=mask_file, labels=labels_file, segmenter=model,
                                       policy=chosen_policy, text=detector or False, options=chosen)
                 protect = [*inputs, *policy_file, *model_files, *(p for p in (mask_file, labels_file) if p is not None)]
@@ -315,7 +324,7 @@ def _segment_targets(
 ) -> tuple[Path, Path]:
     """NAME-labels.png and NAME-overlay.png, both checked before either is written (never half a pair)."""
     stem, parent = (source.stem, folder) if folder is not None else (Path(output).stem, Path(output).parent)
-    targets = (parent / f"{stem}-labels.png", parent / f"{stem}-overlay.png")
+    targets = (parent / f"{stem}{LABELS_SUFFIX}.png", parent / f"{stem}-overlay.png")
     for target in targets:
         if target.resolve() in written:
             raise OptionError(
@@ -492,7 +501,7 @@ def batch(
     manifest: Annotated[Optional[Path], typer.Option(help="The JSONL manifest (local file); default DST/segpress-manifest.jsonl.")] = None,
     storage_option: Annotated[Optional[list[str]], typer.Option(metavar="KEY=VALUE", help="fsspec option KEY=VALUE for the URLs (endpoint_url=..., anon=true); repeatable.")] = None,
     mask: Annotated[Optional[str], typer.Option(help="Folder of importance masks mirroring the source: <relative path>.png per image.")] = None,
-    labels: Annotated[Optional[str], typer.Option(help="Folder of label maps mirroring the source: <relative path>.png per image.")] = None,
+    labels: Annotated[Optional[str], typer.Option(help="Folder of label maps mirroring the source: <relative path>.png or <relative path>-labels.png (as segment writes) per image.")] = None,
     segmenter: SegmenterOption = None,
     text: TextOption = None,
     text_scale: TextScaleOption = None,

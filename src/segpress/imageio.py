@@ -606,6 +606,17 @@ def output_path(
     return out / f"{Path(input_path).stem}{suffix}"
 
 
+LABELS_SUFFIX = "-labels"  # segpress segment writes NAME-labels.png (and NAME-overlay.png)
+
+
+def companion_names(stem: str, kind: str) -> tuple[str, ...]:
+    """The names a folder of masks or label maps may hold for the image ``stem`` (a name or relative
+    path without extension), in the order they are looked for: ``stem.png``, and for label maps also
+    ``stem-labels.png``, the name ``segpress segment`` writes, so its folder feeds ``--labels`` as it is."""
+    names = (f"{stem}.png",)
+    return (*names, f"{stem}{LABELS_SUFFIX}.png") if kind == "labels" else names
+
+
 # --- messages -------------------------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError, OptionError
+from ..imageio import companion_names
 from .manifest import Done, signature_key
 from .storage import Entry, Location, list_files, list_sources, resolved
 from .work import Job, Task, failed
@@ -53,7 +54,7 @@ def make_plan(job: Job, done: dict[str, Done]) -> Plan:
     claimed: dict[str, str] = {}  # output -> the input that writes it
     for entry in entries:
         stem = posixpath.splitext(entry.relative)[0]
-        output, companion = stem + extension, importance.get(stem + ".png")  # its mask or label map
+        output, companion = stem + extension, _companion(importance, stem, job)  # its mask or label map
         task = Task(
             input=entry.relative,
             source=entry.path,
@@ -103,6 +104,11 @@ def _resolved_outputs(destination: Location, tasks: list[Task]) -> list[str]:
             folders[folder] = resolved(destination, folder)
         outputs.append(posixpath.join(folders[folder], name))
     return outputs
+
+
+def _companion(files: dict[str, Entry], stem: str, job: Job) -> Entry | None:
+    kind = "mask" if job.settings.mask is not None else "labels"
+    return next((files[name] for name in companion_names(stem, kind) if name in files), None)
 
 
 def _signature(entry: Entry, importance: Entry | None, uses_importance: bool) -> dict[str, Any]:

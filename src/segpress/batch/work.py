@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import api
 from ..errors import InputError, SegpressError
-from ..imageio import LoadedImage, load_image, load_labels, load_mask
+from ..imageio import LoadedImage, companion_names, load_image, load_labels, load_mask
 from ..segmenters import Segmentation, Segmenter
 from ..taxonomy import CLASSES
 from .manifest import timestamp
@@ -217,7 +217,7 @@ def _importance_source(job: Job, task: Task, image: LoadedImage) -> dict[str, np
         return {}
     kind = "mask" if job.settings.mask is not None else "labels"
     if task.importance is None:
-        wanted = posixpath.splitext(task.input)[0] + ".png"
+        wanted = " or ".join(companion_names(posixpath.splitext(task.input)[0], kind))
         raise InputError(f"{task.input}: no {kind} {wanted} in {job.importance.url}")
     data = read_file(job.importance, task.importance)
     options = {"size": (image.height, image.width), "max_pixels": job.settings.options.max_pixels,

@@ -1,0 +1,80 @@
+"""Commands that chain as a new user strings them together: ``segment`` then ``compress --labels`` or
+``batch --labels`` on its folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as skdata
+
+from segpress.cli import main
+
+SIZE = (160, 120)
+
+
+@pytest.fixture
+def frames(tmp_path: Path) -> Path:
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for name, picture in (("astronaut", skdata.astronaut()), ("coffee", skdata.coffee())):
+        Image.fromarray(picture).resize(SIZE).save(folder / f"{name}.png")
+    return folder
+
+
+def _json(text: str) -> list[dict]:
+    decoder, objects, position = json.JSONDecoder(), [], 0
+    text = text.strip()
+    while position < len(text):
+        obj, position = decoder.raw_decode(text, position)
+        objects.append(obj)
+        while position < len(text) and text[position].isspace():
+            position += 1
+    return objects
+
+
+def test_segment_a_folder_then_compress_and_batch_with_its_labels(frames, tmp_path, capsys):
+    inputs = sorted(frames.glob("*.png"))
+    labels = tmp_path / "labels"
+    assert main(["segment", *map(str, inputs), "-o", f"{labels}/"]) == 0
+    assert {p.name for p in labels.iterdir()} >= {"astronaut-labels.png", "coffee-labels.png"}
+
+    capsys.readouterr()
+    code = main(["compress", *map(str, inputs), "-o", str(tmp_path / "out"), "--labels", str(labels),
+                 "--no-compare", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    results = _json(captured.out)
+    assert [r["source"] for r in results] == ["labels", "labels"]
+    # The label map segment wrote decides the importance: the same as giving the file itself.
+    single = main(["compress", str(inputs[0]), "-o", str(tmp_path / "one.jpg"), "--labels",
+                   str(labels / "astronaut-labels.png"), "--no-compare"])
+    assert single == 0
+    assert (tmp_path / "one.jpg").read_bytes() == (tmp_path / "out" / "astronaut.jpg").read_bytes()
+
+    capsys.readouterr()
+    code = main(["batch", str(frames), str(tmp_path / "batched"), "--labels", str(labels), "--workers", "1", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert json.loads(captured.out)["done"] == 2
+    assert (tmp_path / "batched" / "astronaut.jpg").read_bytes() == (tmp_path / "out" / "astronaut.jpg").read_bytes()
+
+
+def test_a_plain_name_wins_and_a_missing_one_names_both(frames, tmp_path, capsys):
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    sky = np.full(SIZE[::-1], 0, np.uint8)
+    Image.fromarray(sky).save(labels / "astronaut.png")
+    Image.fromarray(sky + 1).save(labels / "astronaut-labels.png")
+    capsys.readouterr()
+    code = main(["compress", str(frames / "astronaut.png"), str(frames / "coffee.png"), "-o", str(tmp_path / "out"),
+                 "--labels", str(labels), "--no-compare", "--json"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.strip() == f"error: no coffee.png or coffee-labels.png in {labels} for coffee.png"
+    assert main(["compress", str(frames / "astronaut.png"), "-o", str(tmp_path / "a.jpg"), "--labels",
+                 str(labels / "astronaut.png"), "--no-compare"]) == 0
+    assert (tmp_path / "a.jpg").read_bytes() == (tmp_path / "out" / "astronaut.jpg").read_bytes()
