@@ -469,11 +469,17 @@ def test_inspect_a_file_without_a_map(capsys, tmp_path, files):
     assert cli(capsys, "compress", files["photo"], "-o", out, "--mask", files["mask"], "--no-compare").code == 0
     shown = cli(capsys, "inspect", out)
     assert shown.code == 0
-    assert "none (compress with --keep-map" in " ".join(shown.out.split())
+    text = " ".join(shown.out.split())
+    assert "none embedded (segpress compress --keep-map" in text
+    assert "│ quality │ 85 (IJG tables)" in text  # the roi quality: segpress keeps the finest table
+    # The README's `inspect photo.jpg --map-png map.png` on such a file: what it holds, and a note (issue 17).
     asked = cli(capsys, "inspect", out, "--map-png", tmp_path / "map.png")
-    assert asked.code == 2
-    assert_one_error(asked, "no importance map")
+    assert asked.code == 0 and "jpeg" in asked.out and "none embedded" in " ".join(asked.out.split())
+    assert asked.err.startswith("note: plain.jpg holds no importance map") and "not written" in asked.err
     assert not (tmp_path / "map.png").exists()
+    uniform = tmp_path / "uniform.jpg"
+    uniform.write_bytes(jpeg_bytes(np.asarray(Image.open(files["photo"])), quality=62))
+    assert "62 (IJG tables)" in " ".join(cli(capsys, "inspect", uniform).out.split())
 
 
 def test_inspect_refuses_what_it_cannot_read(capsys, tmp_path, files, photo):

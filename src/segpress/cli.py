@@ -454,7 +454,8 @@ def inspect(
     map_png: Annotated[Optional[Path], typer.Option(help="Write the embedded importance map as a PNG.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing PNG.")] = False,
 ) -> None:
-    """Show size, bpp and the embedded importance map (from --keep-map) of a file."""
+    """Show what a file holds: format, size, bpp, JPEG quality, and the importance map embedded by
+    compress --keep-map (the qualities and classes it protected)."""
     from .inspection import inspect_file
 
     report = inspect_file(file)
@@ -464,7 +465,10 @@ def inspect(
     stdout.print(table)
     if map_png is not None:
         if report.map is None:
-            raise OptionError(f"{file.name} carries no importance map (compress with --keep-map)")
+            # What the file holds is shown above; the missing map is news, not a failure of the command.
+            stderr.print(f"note: {file.name} holds no importance map (it was compressed without --keep-map): "
+                         f"{map_png} not written", markup=False, highlight=False)
+            return
         atomic_write(map_png, report.map_png(), overwrite=overwrite, protect=[file])
         stdout.print(f"importance map written to {map_png}", markup=False, highlight=False)
 

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from . import codecs
+from .codecs.jpeg_quant import LUMINANCE_BASE, ijg_table
 from .embedded import EmbeddedMap
 from .errors import InputError
 from .metrics import bits_per_pixel
@@ -23,6 +25,7 @@ class Inspection:
     width: int
     height: int
     map: EmbeddedMap | None
+    quality: str | None = None  # what the file's own headers tell of its quality (JPEG tables)
 
     @property
     def bpp(self) -> float:
@@ -35,8 +38,10 @@ class Inspection:
             ("bytes", f"{self.size:,}"),
             ("bpp", f"{self.bpp:.3f}"),
         ]
+        if self.quality is not None and self.map is None:
+            rows.append(("quality", self.quality))
         if self.map is None:
-            return rows + [("importance map", "none (compress with --keep-map to embed one)")]
+            return rows + [("importance map", "none embedded (segpress compress --keep-map embeds one)")]
         info = self.map.info
         largest_first = sorted(info.get("regions", {}).items(), key=lambda item: item[1], reverse=True)
         regions = ", ".join(f"{name} {100 * share:.1f}%" for name, share in largest_first)
@@ -73,7 +78,28 @@ def inspect_file(path: str | PathLike) -> Inspection:
         raise InputError(f"{path.name}: corrupt {codec.name} file ({str(error).splitlines()[0]})") from None
     if embedded is not None and not _well_formed(embedded.info):
         raise InputError(f"{path.name}: corrupt segpress map segment (its description is malformed)")
-    return Inspection(path.name, codec.name, len(data), pixels.shape[1], pixels.shape[0], embedded)
+    quality = jpeg_quality(data) if codec.name == "jpeg" else None
+    return Inspection(path.name, codec.name, len(data), pixels.shape[1], pixels.shape[0], embedded, quality)
+
+
+def jpeg_quality(data: bytes) -> str | None:
+    """The IJG quality whose luminance table the JPEG carries, when it is one (libjpeg, Pillow, segpress).
+
+    segpress keeps the finest table of the file (its roi quality) and lowers quality block by block
+    (``codecs.jpeg_quant``), so for its files this is the quality where importance is 1.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            tables = getattr(image, "quantization", None) or {}
+    except Exception:  # noqa: BLE001 - the pixels decoded already; no table, no estimate
+        return None
+    if 0 not in tables or len(tables[0]) != 64:
+        return None
+    luma = np.asarray(tables[0], dtype=np.int64)
+    for quality in range(1, 101):
+        if np.array_equal(ijg_table(LUMINANCE_BASE, quality).ravel().astype(np.int64), luma):
+            return f"{quality} (IJG tables)"
+    return "custom tables (not an IJG quality)"
 
 
 def _is_number(value: object) -> bool:
