@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +80,51 @@ def test_a_plain_name_wins_and_a_missing_one_names_both(frames, tmp_path, capsys
     assert main(["compress", str(frames / "astronaut.png"), "-o", str(tmp_path / "a.jpg"), "--labels",
                  str(labels / "astronaut.png"), "--no-compare"]) == 0
     assert (tmp_path / "a.jpg").read_bytes() == (tmp_path / "out" / "astronaut.jpg").read_bytes()
+
+
+def _segpress(*argv: object, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    """The CLI in a subprocess, with real stdin and stdout."""
+    return subprocess.run([sys.executable, "-c", "from segpress.cli import run; run()", *map(str, argv)],
+                          input=stdin, capture_output=True, timeout=120, check=False)
+
+
+def test_dash_reads_stdin_and_writes_stdout(frames, tmp_path):
+    """`segpress compress - -o - < in.png > out.jpg`, as cjpeg and cwebp take it; the table goes to stderr."""
+    photo = (frames / "coffee.png").read_bytes()
+    mask = np.zeros(SIZE[::-1], np.uint8)
+    mask[30:90, 40:120] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    piped = _segpress("compress", "-", "-o", "-", "--mask", tmp_path / "mask.png", "--no-compare", stdin=photo)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout[:3] == b"\xff\xd8\xff"  # the JPEG itself, nothing else
+    assert b"segpress compress" in piped.stderr and f"{len(piped.stdout):,}".encode() in piped.stderr
+    assert not (tmp_path / "-").exists()
+    # The same bytes as from the file to a file.
+    assert main(["compress", str(frames / "coffee.png"), "-o", str(tmp_path / "c.jpg"), "--mask",
+                 str(tmp_path / "mask.png"), "--no-compare", "-q"]) == 0
+    assert piped.stdout == (tmp_path / "c.jpg").read_bytes()
+
+    to_file = _segpress("compress", "-", "-o", tmp_path / "s.webp", "--mask", tmp_path / "mask.png", stdin=photo)
+    assert to_file.returncode == 0 and (tmp_path / "s.webp").read_bytes()[8:12] == b"WEBP"
+    webp = _segpress("compress", frames / "coffee.png", "-o", "-", "--format", "webp", "--mask", tmp_path / "mask.png",
+                     "--json", "--no-compare")
+    assert webp.returncode == 0 and webp.stdout[8:12] == b"WEBP" and b'"format": "webp"' in webp.stderr
+
+    bad = _segpress("compress", "-", "-o", "-", "--mask", tmp_path / "mask.png", stdin=b"not an image")
+    assert bad.returncode == 1 and bad.stdout == b""
+    assert bad.stderr.decode().startswith("error: stdin: ") and len(bad.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["-", "-", "-o", "x.jpg"], "at most once"),
+        (["a.png", "b.png", "-o", "-"], "give one input"),
+        (["-", "-o", "out/"], "-o FILE or -o -"),
+    ],
+)
+def test_dash_refusals(argv, fragment, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["compress", *argv, "--mask", "m.png"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and fragment in err and len(err.splitlines()) == 1

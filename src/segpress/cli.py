@@ -121,8 +121,8 @@ def _pick(path: Path | None, image: Path, kind: str) -> Path | None:
 @app.command(cls=HelpCommand)
 @with_compress_options({"format": {"default": None, "help": f"{', '.join(codecs.available_names())}; default from -o's extension, else jpeg."}})
 def compress(
-    inputs: Annotated[list[Path], typer.Argument(metavar="IMAGE...", help="Images to compress.", show_default=False)],
-    output: Annotated[str, typer.Option("--output", "-o", help="Output file, or folder (several inputs, or ending in /).")],
+    inputs: Annotated[list[Path], typer.Argument(metavar="IMAGE...", help="Images to compress; - reads one from stdin.", show_default=False)],
+    output: Annotated[str, typer.Option("--output", "-o", help="Output file, or folder (several inputs, or ending in /); - writes the file to stdout (the table goes to stderr).")],
     mask: Annotated[Optional[Path], typer.Option(help="Importance mask image (1-bit, grey or alpha), or a folder of <name>.png.")] = None,
     labels: Annotated[Optional[Path], typer.Option(help="Label map PNG in segpress taxonomy indices, or a folder of <name>.png or <name>-labels.png (as segment writes).")] = None,
     segmenter: Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML) used without --mask/--labels; default: the shipped model.")] = None,
@@ -144,6 +144,7 @@ def compress(
     if quiet and (verbose or as_json):
         raise OptionError(f"--quiet prints nothing but errors: give it without {'--verbose' if verbose else '--json'}")
     many = len(inputs) > 1
+    _check_streams(inputs, output, many)
     codec = _choose_codec(options["format"], output, many)
     chosen = CompressOptions(**{**options, "format": codec.name})
     check_sources(mask=mask, labels=labels, segmenter=segmenter, command_line=True)
@@ -155,7 +156,8 @@ def compress(
     # No output may replace an input of this run: images, masks, label maps, the policy or model files.
     policy_file = [Path(policy)] if Path(policy).is_file() else []
     targets = {source: output_path(source, output, codec.extensions[0], many=many) for source in inputs}
-    table = ResultTable(stdout, "segpress compress", compress_columns(chosen.rate_control),
+    report = stderr if output == STREAM else stdout  # with -o -, stdout carries the file
+    table = ResultTable(report, "segpress compress", compress_columns(chosen.rate_control),
                         [display_path(target) for target in targets.values()])
     notes: list[str] = []  # rate-control misses, printed under the table
     failures = 0
@@ -171,22 +173,25 @@ def compress(
                         "inputs with the same name need separate output folders"
                     )
                 mask_file, labels_file = _pick(mask, source, "mask"), _pick(labels, source, "labels")
-                result = api.compress(source, mask=mask_file, labels=labels_file, segmenter=model,
+                result = api.compress(_read_input(source), mask=mask_file, labels=labels_file, segmenter=model,
                                       policy=chosen_policy, text=detector or False, options=chosen)
                 protect = [*inputs, *policy_file, *model_files, *(p for p in (mask_file, labels_file) if p is not None)]
-                atomic_write(target, result.data, overwrite=overwrite, protect=protect)
+                _write_output(target, result.data, overwrite=overwrite, protect=protect)
                 written[target.resolve()] = source
             except SegpressError as error:
                 failures += 1
                 # A codec cannot know the file it was given; every other error starts with the file's name.
-                stderr.print(f"error: {source}: {error}" if isinstance(error, CodecError) else f"error: {error}", markup=False)
+                message = f"{source}: {error}" if isinstance(error, CodecError) else str(error)
+                if str(source) == STREAM:
+                    message = message.replace(STREAM_NAME_IN_ERRORS, "stdin")
+                stderr.print(f"error: {message}", markup=False)
                 continue
             finally:
                 progress.advance()
             if verbose:
                 stderr.print(f"{source} -> {target}: {_encodes(result)}", markup=False, highlight=False)
             if as_json:
-                stdout.print_json(json.dumps({"input": str(source), "output": str(target), **result.summary()}))
+                report.print_json(json.dumps({"input": str(source), "output": str(target), **result.summary()}))
             elif not quiet:
                 table.add(target, result)
                 if result.rate_note:
@@ -195,6 +200,34 @@ def compress(
         table.finish(notes)
     if failures:
         raise InputFailed()
+
+
+STREAM = "-"  # as an input: stdin; as -o: stdout (as cjpeg, cwebp and ImageMagick take it)
+STREAM_NAME_IN_ERRORS = "<bytes>"  # how load_image names bytes it was handed
+
+
+def _check_streams(inputs: list[Path], output: str, many: bool) -> None:
+    """stdin and stdout carry one image each: - once among the inputs, -o - with one input, and an image
+    from stdin needs an output name (no name to derive one from)."""
+    from_stdin = sum(str(source) == STREAM for source in inputs)
+    if from_stdin > 1:
+        raise OptionError("stdin (-) can be read once: give - at most once")
+    if output == STREAM and many:
+        raise OptionError("-o - writes one file to stdout: give one input")
+    if from_stdin and output != STREAM and (many or output.endswith(("/", "\\")) or Path(output).is_dir()):
+        raise OptionError("an image from stdin (-) has no name to give its output: -o FILE or -o -")
+
+
+def _read_input(source: Path) -> Path | bytes:
+    return sys.stdin.buffer.read() if str(source) == STREAM else source
+
+
+def _write_output(target: Path, data: bytes, *, overwrite: bool, protect: list[Path]) -> None:
+    if str(target) == STREAM:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        atomic_write(target, data, overwrite=overwrite, protect=protect)
 
 
 def _encodes(result: api.CompressResult) -> str:
