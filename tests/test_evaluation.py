@@ -64,3 +64,37 @@ def test_evaluate_command_on_a_generated_folder(tmp_path, capsys):
     with Image.open(out / "confusion.png") as png:
         assert png.format == "PNG"
     assert "mIoU" in capsys.readouterr().out
+
+
+def test_a_partial_mapping_warns_and_void_needs_no_line(tmp_path, capsys):
+    """Classes the mapping leaves out are listed (they are not scored); a "void" class is ignored as
+    255 is, with or without a mapping (issue 17)."""
+    from segpress.cli import main
+    from segpress.train.data import folder_label_set
+
+    images, labels = tmp_path / "images", tmp_path / "labels"
+    images.mkdir()
+    labels.mkdir()
+    Image.fromarray(np.full((64, 64, 3), 120, np.uint8)).save(images / "a.png")
+    truth = np.zeros((64, 64), np.uint8)
+    truth[:, 32:] = 1  # "road"
+    truth[:8] = 2  # "void"
+    truth[-8:] = 3  # "horse", left out of the mapping
+    Image.fromarray(truth).save(labels / "a.png")
+    classes = tmp_path / "classes.txt"
+    classes.write_text("sky\nroad\nvoid\nhorse\n")
+    (tmp_path / "partial.toml").write_text('sky = "sky"\nroad = "road"\n')
+    code = main(["evaluate", str(images), str(labels), "--classes", str(classes), "--mapping",
+                 str(tmp_path / "partial.toml")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.err.splitlines() == [
+        "warning: 1 class of classes.txt not in the mapping is not scored (its pixels are ignored): horse"
+    ]
+    assert folder_label_set(classes, tmp_path / "partial.toml").ignore == (2, IGNORE_INDEX)
+    # Without a mapping, names must be taxonomy classes, but "void" needs no line of its own.
+    classes.write_text("sky\nroad\nvoid\n")
+    truth[-8:] = 0
+    Image.fromarray(truth).save(labels / "a.png")
+    assert main(["evaluate", str(images), str(labels), "--classes", str(classes)]) == 0
+    assert capsys.readouterr().err == ""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich import box
@@ -44,6 +44,9 @@ from .policy import available_policies, load_policy
 from .text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
 from .text import describe as describe_text_detector
 from .text import detector_for as text_detector_for
+
+if TYPE_CHECKING:
+    from .train.data import LabelSet
 
 # Options several commands take, declared once so that their help reads the same everywhere (the
 # compress options come from segpress.options, through cli_options).
@@ -396,11 +399,12 @@ def evaluate(
     from rich.progress import Progress
 
     from .evaluation import confusion_png, evaluate_segmenter
-    from .train.data import read_folder  # numpy and Pillow only: no torch
+    from .train.data import folder_label_set, read_folder  # numpy and Pillow only: no torch
 
     model, _ = _load_segmenter(segmenter)
+    _warn_unmapped(folder_label_set(classes, mapping), classes)
     dataset = read_folder(images, labels, classes, mapping)
-    with Progress(console=stderr, transient=True) as progress:
+    with Progress(console=stderr, transient=True, disable=not stderr.is_terminal) as progress:
         task = progress.add_task("evaluating", total=len(dataset))
         metrics = evaluate_segmenter(model, dataset, on_image=lambda: progress.advance(task))
     table = Table(title=f"segpress evaluate: {len(dataset)} images, {model.name}", title_justify="left",
@@ -420,6 +424,15 @@ def evaluate(
         png = confusion_png(metrics["confusion"], metrics["classes"], title)
         atomic_write(output / "confusion.png", png, overwrite=overwrite)
         stdout.print(f"wrote {output / 'metrics.json'} and {output / 'confusion.png'}", markup=False, highlight=False)
+
+
+def _warn_unmapped(label_set: LabelSet, classes: Path) -> None:
+    """A partial --mapping leaves classes out of the score: say which, as a partial map scores fewer."""
+    if label_set.unmapped:
+        count = len(label_set.unmapped)
+        stderr.print(f"warning: {count} class{'es' if count > 1 else ''} of {classes.name} not in the mapping "
+                     f"{'are' if count > 1 else 'is'} not scored ({'their' if count > 1 else 'its'} pixels are ignored): "
+                     f"{', '.join(label_set.unmapped)}", markup=False, highlight=False)
 
 
 @app.command(cls=HelpCommand)
@@ -459,9 +472,11 @@ def bench(
         policy=policy, segmenter=None if segmenter is None else str(segmenter), max_pixels=max_pixels,
         labels=None if labels is None else Labels.load(labels, classes, mapping),
     )
+    if settings.labels is not None:
+        _warn_unmapped(settings.labels.label_set, classes)
     columns = (TextColumn("measuring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     try:
-        with Progress(*columns, console=stderr, transient=True) as progress:
+        with Progress(*columns, console=stderr, transient=True, disable=not stderr.is_terminal) as progress:
             task = progress.add_task("images", total=None)
             outcome = run_bench(
                 inputs, settings, output, cache_folder=cache, workers=workers, limit=limit, crops=crops,

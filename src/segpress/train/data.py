@@ -45,6 +45,8 @@ from segpress.taxonomy import (
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+# Class names that mean "no class" in a class-name file (CamVid's "unlabelled", MSRC's "void"): ignored.
+VOID_NAMES = frozenset({"void", "unlabelled", "unlabeled", "ignore", "ignored"})
 # MSRC-v2 has no official split: this share of files (chosen by a hash of the name) is validation.
 MSRC_VAL_PERCENT = 20
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -66,6 +68,13 @@ class LabelSet:
     classes: tuple[str, ...]
     ignore: tuple[int, ...]
     mapping: Mapping[str, str]
+
+    @property
+    def unmapped(self) -> tuple[str, ...]:
+        """Classes that are neither mapped to the taxonomy nor an ignore value: their pixels are ignored
+        (not trained on, not scored), which a partial mapping does without saying."""
+        return tuple(name for index, name in enumerate(self.classes)
+                     if name not in self.mapping and index not in self.ignore)
 
 
 CAMVID_LABELS = LabelSet(CAMVID_CLASSES, CAMVID_IGNORE, CAMVID_TO_TAXONOMY)
@@ -149,7 +158,7 @@ def read_folder(
     """A user's dataset: ``images/X.*`` with ``labels/X.png`` holding indices into the class-name file.
 
     ``classes`` is a text file with one class name per line (line n names label value n; 255 is
-    unlabelled). ``mapping`` (YAML or TOML, a table ``their class -> taxonomy class``) says which
+    unlabelled, and so is a class named void or unlabelled: ``VOID_NAMES``). ``mapping`` (YAML or TOML, a table ``their class -> taxonomy class``) says which
     taxonomy class each of theirs is; classes it leaves out are ignored in training. Without it,
     every class name must itself be a taxonomy class.
     """
@@ -163,8 +172,13 @@ def folder_label_set(classes: str | Path, mapping: str | Path | None = None) -> 
     """The label set of a user folder: a class-name file (value n = line n, 255 unlabelled) and an
     optional ``their class -> taxonomy class`` mapping file; without it the names must be taxonomy classes."""
     class_names = read_class_names(classes)
-    table = read_mapping(mapping, class_names) if mapping is not None else _identity_mapping(class_names, classes)
-    return LabelSet(class_names, (IGNORE_INDEX,), table)
+    table = read_mapping(mapping, class_names) if mapping is not None else None
+    # A dataset's own "void" / "unlabelled" class is an ignore value, unless a mapping gives it a class.
+    void = tuple(index for index, name in enumerate(class_names)
+                 if name.lower() in VOID_NAMES and (table is None or name not in table))
+    if table is None:
+        table = _identity_mapping([name for index, name in enumerate(class_names) if index not in void], classes)
+    return LabelSet(class_names, (*void, IGNORE_INDEX), table)
 
 
 def read_class_names(path: str | Path) -> tuple[str, ...]:
