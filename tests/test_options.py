@@ -32,7 +32,7 @@ def other_value(field: dataclasses.Field[Any], default: Any) -> Any:
         return not default
     if isinstance(default, int):
         return default - 1
-    return {"target_size": "40KB"}.get(field.name, 2.0)  # the options without a default value
+    return {"target_size": "40KB", "effort": 3}.get(field.name, 2.0)  # the options without a default value
 
 
 def command_line(command: str, field: dataclasses.Field[Any], value: Any) -> list[str]:
@@ -111,3 +111,22 @@ def test_options_are_checked_and_normalised_when_made():
             CompressOptions.of(options, **changes)
     with pytest.raises(TypeError, match="qualty"):
         CompressOptions(qualty=80)  # type: ignore[call-arg]
+
+
+def test_effort_reaches_the_encoders_that_have_one():
+    """--effort: 7 is each encoder's default; 1 and 9 change WebP, AVIF and JPEG XL files, not JPEG."""
+    from skimage import data as skdata
+
+    pixels = np.ascontiguousarray(skdata.astronaut()[:96, :128])
+    importance = np.zeros(pixels.shape[:2], np.float32)
+    importance[20:60, 30:90] = 1
+    for name in ("webp", "avif", "jxl-pixels", "jpeg"):
+        if name not in codecs.available_names():
+            continue
+        files = {effort: api.compress(pixels, importance=importance, format=name, effort=effort, compare=False).data
+                 for effort in (1, 7, None, 9)}
+        assert files[7] == files[None], name
+        assert (files[1] == files[9]) is (name == "jpeg"), name
+    for bad in (0, 10, 2.5, True):
+        with pytest.raises(OptionError, match="effort must be a whole number within 1..9"):
+            CompressOptions(effort=bad)

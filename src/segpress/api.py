@@ -309,6 +309,8 @@ def compress(
         strip: drop ICC profile and EXIF (kept by default).
         keep_map: embed the downscaled importance map so ``segpress inspect`` can show it.
         compare: also find the uniform encode with the same PSNR inside (costs a few encodes).
+        effort: the encoder's speed/effort, 1 (fastest) .. 9 (smallest); None: each encoder's default
+            (WebP method, AVIF speed and JPEG XL effort; JPEG, jxl and JPEG 2000 have none to change).
     Returns:
         CompressResult with the file bytes and its statistics (``encode_seconds``: every encode of a
         rate-control search together).

@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .codecs import get as get_codec
-from .codecs.base import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY, DEFAULT_SUBSAMPLING, SUBSAMPLINGS, EncodeSettings
+from .codecs.base import (
+    DEFAULT_BG_QUALITY,
+    DEFAULT_ROI_QUALITY,
+    DEFAULT_SUBSAMPLING,
+    EFFORT_RANGE,
+    SUBSAMPLINGS,
+    EncodeSettings,
+)
 from .errors import OptionError
 from .imageio import DEFAULT_MAX_PIXELS
 from .ratecontrol import parse_size
@@ -75,6 +82,14 @@ class CompressOptions:
     subsampling: str = _option(
         DEFAULT_SUBSAMPLING, f"Chroma subsampling: {' or '.join(SUBSAMPLINGS)}.", choices=SUBSAMPLINGS,
     )
+    effort: int | None = _option(
+        None,
+        "Encoder effort 1 (fastest) to 9 (smallest, slowest): WebP method, AVIF speed, JPEG XL effort "
+        "(jxl-pixels); no effect on JPEG, jxl (a lossless transcode) and JPEG 2000. Default: each encoder's "
+        "own (7 on this scale). AVIF at 9 takes several times as long as at 7.",
+        doc="Encoder effort 1 (fastest) to 9 (smallest): WebP method, AVIF speed, JPEG XL effort; none: each encoder's default.",
+        bounds={"ge": EFFORT_RANGE[0], "le": EFFORT_RANGE[1]},
+    )
     margin: float | None = _option(
         None, "Grow important regions: pixels (8) or % of the image (2%).",
         doc=f"Grow important regions: {_LENGTH_DOC}.", length=True, bounds={"ge": 0},
@@ -106,6 +121,9 @@ class CompressOptions:
             raise OptionError(f"background quality {self.bg_quality} is above roi quality {self.roi_quality}")
         if self.subsampling not in SUBSAMPLINGS:
             raise OptionError(f"unknown chroma subsampling {self.subsampling!r}; choose {' or '.join(SUBSAMPLINGS)}")
+        if self.effort is not None and (isinstance(self.effort, bool) or not isinstance(self.effort, numbers.Integral)
+                                        or not EFFORT_RANGE[0] <= self.effort <= EFFORT_RANGE[1]):
+            raise OptionError(f"effort must be a whole number within {EFFORT_RANGE[0]}..{EFFORT_RANGE[1]}, got {self.effort!r}")
         for name in ("margin", "feather", "min_area"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value >= 0):
@@ -116,6 +134,7 @@ class CompressOptions:
             "bg_quality": int(self.bg_quality), "target_size": target_size, "target_roi_psnr": target_roi_psnr,
             "progressive": bool(self.progressive), "strip": bool(self.strip), "keep_map": bool(self.keep_map),
             "compare": bool(self.compare), "max_pixels": int(self.max_pixels),
+            "effort": None if self.effort is None else int(self.effort),
         }
         for name, value in normal.items():
             object.__setattr__(self, name, value)  # frozen: normalised once, here
@@ -130,7 +149,7 @@ class CompressOptions:
         return self.target_size is not None or self.target_roi_psnr is not None
 
     def encode_settings(self) -> EncodeSettings:
-        return EncodeSettings(self.roi_quality, self.bg_quality, self.progressive, self.subsampling)
+        return EncodeSettings(self.roi_quality, self.bg_quality, self.progressive, self.subsampling, self.effort)
 
 
 def check_targets(target_size: int | str | None, target_roi_psnr: float | None) -> tuple[int | None, float | None]:

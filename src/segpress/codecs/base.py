@@ -27,6 +27,9 @@ DEFAULT_SUBSAMPLING = SUBSAMPLINGS[0]
 # Qualities (1..100) where importance is 1 and 0, unless asked otherwise (segpress.options).
 DEFAULT_ROI_QUALITY = 85
 DEFAULT_BG_QUALITY = 25
+# --effort: one scale for the encoders' speed/effort knobs, 1 (fastest) .. 9 (slowest, smallest); None
+# leaves each encoder at its own default. Each codec maps it onto its knob (EFFORT_LEVELS in its module).
+EFFORT_RANGE = (1, 9)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class EncodeSettings:
     bg_quality: int = DEFAULT_BG_QUALITY
     progressive: bool = True
     subsampling: str = DEFAULT_SUBSAMPLING
+    effort: int | None = None  # EFFORT_RANGE; None: the encoder's default
 
 
 @dataclass(frozen=True)

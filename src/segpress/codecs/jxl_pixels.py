@@ -73,8 +73,8 @@ class JpegXlPixelsCodec(ConditionedCodec):
     def encode_pixels(self, pixels: np.ndarray, quality: float, settings: EncodeSettings, metadata: Metadata) -> bytes:
         target = distance(min(max(float(quality), 1.0), 100.0))
         if target == 0:
-            return imagecodecs.jpegxl_encode(pixels, effort=self.effort, lossless=True)
-        return imagecodecs.jpegxl_encode(pixels, effort=self.effort, distance=target)
+            return imagecodecs.jpegxl_encode(pixels, effort=self.effort if settings.effort is None else settings.effort, lossless=True)
+        return imagecodecs.jpegxl_encode(pixels, effort=self.effort if settings.effort is None else settings.effort, distance=target)
 
     def decode(self, data: bytes) -> np.ndarray:
         return np.asarray(imagecodecs.jpegxl_decode(data))

@@ -31,6 +31,8 @@ from .conditioned import (
 
 # libwebp's compression effort, 0 (fast) to 6 (smallest); 4 is Pillow's and cwebp's default.
 METHOD = 4
+# --effort 1..9 as libwebp's method: 7, the default of the other encoders' scales, is method 4.
+EFFORT_LEVELS = {1: 0, 2: 1, 3: 2, 4: 2, 5: 3, 6: 3, 7: 4, 8: 5, 9: 6}
 
 
 class WebpCodec(ConditionedCodec):
@@ -59,7 +61,7 @@ class WebpCodec(ConditionedCodec):
             pixels,
             "WEBP",
             quality=min(max(float(quality), 0.0), 100.0),
-            method=METHOD,
+            method=METHOD if settings.effort is None else EFFORT_LEVELS[settings.effort],
             icc_profile=metadata.icc_profile or b"",
             exif=exif_body(metadata.exif),
             xmp=xmp_packet(metadata.map_payload),
