@@ -1,6 +1,7 @@
 """WebP, AVIF, JPEG 2000 and JPEG XL (pixels): standard files, region-adaptive by conditioning."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,3 +141,26 @@ def test_missing_library_is_reported_not_raised(monkeypatch):
     assert "webp" in codecs.names() and "webp" not in codecs.available_names()
     with pytest.raises(OptionError, match="format 'webp' needs a codec library that is not installed"):
         codecs.get("webp")
+
+
+def test_avif_is_feature_tested_through_pillows_public_api(monkeypatch):
+    """No import of Pillow's private _avif: a Pillow without AVIF (or one that cannot write it) reads as
+    'not available' from features.check and a test encode (issue 17)."""
+    from segpress.codecs import avif
+
+    assert "PIL._avif" not in Path(avif.__file__).read_text() and "import _avif" not in Path(avif.__file__).read_text()
+    try:
+        avif._can_encode.cache_clear()
+        monkeypatch.setattr(avif.features, "check", lambda name: False)
+        assert not avif.AvifCodec().available
+        monkeypatch.undo()
+        avif._can_encode.cache_clear()
+
+        def refuse(*args, **kwargs):
+            raise KeyError("AVIF")  # Pillow's save() for a format it has no writer for
+
+        monkeypatch.setattr(avif, "pillow_save", refuse)
+        assert not avif.AvifCodec().available
+    finally:
+        monkeypatch.undo()
+        avif._can_encode.cache_clear()

@@ -18,6 +18,8 @@ importance map (``--keep-map``, in XMP) are carried in the container.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from PIL import features
 
@@ -61,18 +63,10 @@ class AvifCodec(ConditionedCodec):
 
     @property
     def available(self) -> bool:
-        if not features.check("avif"):
-            return False
-        try:
-            from PIL import _avif
-        except ImportError:
-            return False
-        return any(_avif.encoder_codec_available(codec) for codec in ("aom", "rav1e", "svt"))
+        return _can_encode()
 
     def version(self) -> str:
-        from PIL import _avif
-
-        return f"libavif {features.version('avif')} ({_avif.codec_versions()})"
+        return f"libavif {features.version('avif')}"
 
     def check(self, data: bytes) -> bool:
         if data[4:8] != b"ftyp" or len(data) < 16:
@@ -99,6 +93,19 @@ class AvifCodec(ConditionedCodec):
 
     def read_map(self, data: bytes) -> EmbeddedMap | None:
         return map_from_xmp(pillow_xmp(data))
+
+
+@functools.cache
+def _can_encode() -> bool:
+    """Whether this Pillow writes AVIF (Pillow >= 11.3's wheels do, with libaom), asked through the public
+    API: a libavif built with decoders only reads AVIF and cannot be the output format."""
+    if not features.check("avif"):
+        return False
+    try:
+        pillow_save(np.zeros((8, 8, 3), np.uint8), "AVIF", quality=50)
+    except (OSError, ValueError, RuntimeError, KeyError):
+        return False
+    return True
 
 
 register(AvifCodec())
