@@ -81,7 +81,7 @@ def test_each_row_is_printed_when_its_file_is_done(folder, screen, monkeypatch):
         seen_before.append(screen.getvalue())
         return compress(source, **kwargs)
 
-    monkeypatch.setattr(cli_module.api, "compress", recording)
+    monkeypatch.setattr(api, "compress", recording)
     assert main(["compress", "astronaut.png", "an_astronaut_upside_down_with_a_long_name.png", "-o", "out/",
                  "--mask", "mask.png", "--no-compare"]) == 0
     assert "out/astronaut.jpg" not in seen_before[0]
@@ -146,3 +146,28 @@ def test_every_help_reads_whole_at_80_columns(capsys, monkeypatch):
         if name in ("compress", "segment", "batch"):
             assert "needs segpress[text]" in flat
     assert main(["--help"]) == 0 and "compress" in capsys.readouterr().out
+
+
+def test_bench_without_its_extra_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
+    """scikit-image and matplotlib are the bench extra: compress works without them, bench says what to install."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "skimage" else real(name, *a))
+    assert main(["bench", str(tmp_path), "-o", str(tmp_path / "eval")]) == 2
+    assert capsys.readouterr().err == (
+        "error: segpress bench needs the bench extra: pip install 'segpress[bench]' (skimage is missing)\n"
+    )
+
+
+def test_version_and_help_load_no_codec_library_or_scipy():
+    """Start-up: `segpress --version` and `compress --help` import no SciPy, onnxruntime, imagecodecs,
+    scikit-image or matplotlib (they load with the command that needs them)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from segpress.cli import main; main(['compress', '--help']); "
+            "print(sorted(m for m in ('scipy', 'onnxruntime', 'imagecodecs', 'skimage', 'matplotlib', 'jpeglib') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip().endswith("[]"), done.stdout[-300:]

@@ -22,8 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__, api, codecs, segmenters
-from .batch.settings import BATCH_DEFAULTS
+from . import __version__, codecs
 from .bench.settings import DEFAULT_FORMATS, DEFAULT_QUALITIES
 from .cli_help import HelpCommand
 from .cli_options import COMPRESS_OPTIONS, OptionValues, with_compress_options
@@ -39,13 +38,13 @@ from .imageio import (
     load_image,
     output_path,
 )
-from .options import CompressOptions, check_max_pixels, check_sources
-from .policy import available_policies, load_policy
+from .options import BATCH_DEFAULTS, CompressOptions, check_max_pixels, check_sources
 from .text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
-from .text import describe as describe_text_detector
-from .text import detector_for as text_detector_for
 
+# What only a command needs is imported inside it: `segpress --version` and `--help` load no model
+# runtime, codec library or SciPy (start-up time, README "Install").
 if TYPE_CHECKING:
+    from . import api, segmenters
     from .train.data import LabelSet
 
 # Options several commands take, declared once so that their help reads the same everywhere (the
@@ -104,6 +103,8 @@ def _known_extensions() -> str:
 
 def _load_segmenter(segmenter: Path | None) -> tuple[segmenters.Segmenter, list[Path]]:
     """The model (loaded once, before any image) and its files, which no output may replace."""
+    from . import segmenters
+
     if segmenter is None:
         return segmenters.default_segmenter(), []
     model = segmenters.load_segmenter(segmenter)
@@ -122,7 +123,7 @@ def _pick(path: Path | None, image: Path, kind: str) -> Path | None:
 
 
 @app.command(cls=HelpCommand)
-@with_compress_options({"format": {"default": None, "help": f"{', '.join(codecs.available_names())}; default from -o's extension, else jpeg."}})
+@with_compress_options({"format": {"default": None, "help": f"{', '.join(codecs.names())} (`segpress formats`: those installed); default from -o's extension, else jpeg."}})
 def compress(
     inputs: Annotated[list[Path], typer.Argument(metavar="IMAGE...", help="Images to compress; - reads one from stdin.", show_default=False)],
     output: Annotated[str, typer.Option("--output", "-o", help="Output file, or folder (several inputs, or ending in /); - writes the file to stdout (the table goes to stderr).")],
@@ -143,6 +144,10 @@ def compress(
     What matters comes from --mask or --labels when given, otherwise from the segmentation model
     weighed by --policy; --text adds detected text. Each file's row is printed as it finishes.
     """
+    from . import api
+    from .policy import load_policy
+    from .text import detector_for as text_detector_for
+
     # Options are checked once, before any file: a bad option stops the run, a bad file does not.
     if quiet and (verbose or as_json):
         raise OptionError(f"--quiet prints nothing but errors: give it without {'--verbose' if verbose else '--json'}")
@@ -308,6 +313,7 @@ def segment(
     `compress --labels`; NAME-overlay.png is the photo with class colours and a legend below it.
     """
     from .segmenters import render
+    from .text import detector_for as text_detector_for
 
     many = len(inputs) > 1
     check_max_pixels(max_pixels)
@@ -401,6 +407,8 @@ def evaluate(
     from .evaluation import confusion_png, evaluate_segmenter
     from .train.data import folder_label_set, read_folder  # numpy and Pillow only: no torch
 
+    if output is not None:
+        _need_extra("evaluate -o (confusion.png)", "bench", "matplotlib")
     model, _ = _load_segmenter(segmenter)
     _warn_unmapped(folder_label_set(classes, mapping), classes)
     dataset = read_folder(images, labels, classes, mapping)
@@ -424,6 +432,15 @@ def evaluate(
         png = confusion_png(metrics["confusion"], metrics["classes"], title)
         atomic_write(output / "confusion.png", png, overwrite=overwrite)
         stdout.print(f"wrote {output / 'metrics.json'} and {output / 'confusion.png'}", markup=False, highlight=False)
+
+
+def _need_extra(what: str, extra: str, *modules: str) -> None:
+    """One error line naming the extra to install when a command needs modules the base install lacks."""
+    import importlib.util
+
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            raise OptionError(f"{what} needs the {extra} extra: pip install 'segpress[{extra}]' ({module} is missing)")
 
 
 def _warn_unmapped(label_set: LabelSet, classes: Path) -> None:
@@ -459,6 +476,7 @@ def bench(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+    _need_extra("segpress bench", "bench", "skimage", "matplotlib")
     from .bench import BenchSettings, Labels, run_bench
     from .bench.report import console_table
     from .bench.settings import parse_list, parse_qualities
@@ -524,6 +542,10 @@ def inspect(
 @app.command(cls=HelpCommand)
 def formats() -> None:
     """List the codecs and policies this installation has."""
+    from . import segmenters
+    from .policy import available_policies
+    from .text import describe as describe_text_detector
+
     names = codecs.available_names()
     width = max(map(len, names), default=0)
     for name in names:
@@ -537,7 +559,7 @@ def formats() -> None:
 
 @app.command(cls=HelpCommand)
 @with_compress_options({
-    "format": {"help": f"{', '.join(codecs.available_names())}."},
+    "format": {"help": f"{', '.join(codecs.names())} (`segpress formats`: those installed)."},
     "target_size": {"help": "Byte budget per file (40000, 40KB, 1.5MB, 40KiB)."},
     "target_roi_psnr": {"help": "PSNR (dB) inside the important region, at --bg-quality."},
     "compare": {"default": BATCH_DEFAULTS["compare"],

@@ -18,10 +18,12 @@ import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from .api import CompressResult
+if TYPE_CHECKING:  # the API (and SciPy with it) loads when a command runs, not for --help
+    from .api import CompressResult
 
 GAP = "  "
 ELLIPSIS = "…"

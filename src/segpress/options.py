@@ -34,6 +34,8 @@ from .imageio import DEFAULT_MAX_PIXELS
 from .ratecontrol import parse_size
 
 QUALITY_RANGE = (1, 100)
+# Where segpress batch's defaults differ: no uniform comparison (2-4 extra encodes per image) unless asked.
+BATCH_DEFAULTS = {"compare": False}
 _LENGTH_DOC = "pixels (>= 1) or a fraction of the longer side (< 1)"
 
 

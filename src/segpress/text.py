@@ -48,7 +48,6 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from .errors import InputError, OptionError
 from .segmenters.base import as_rgb, resize_bilinear
@@ -264,6 +263,8 @@ def text_lines(
 
     Boxes are per line, not per connected region: two lines whose grown regions touch stay two boxes.
     """
+    from scipy import ndimage  # loaded with the first detection: the CLI reads DEFAULT_SCALE for its --help
+
     # Dilation by a 2x2 square (scipy's binary_dilation with np.ones((2, 2)), 6x faster by shifts).
     above = probability > threshold
     cores = above.copy()

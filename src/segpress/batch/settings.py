@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import api, codecs
-from ..options import CompressOptions, check_sources
+from ..options import BATCH_DEFAULTS, CompressOptions, check_sources
 from ..policy import Policy, load_policy
 from ..segmenters import Segmenter, default_segmenter, load_segmenter
 from ..segmenters.loading import shipped_model_dir
@@ -29,7 +29,6 @@ from ..text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
 from ..text import default_detector, detector_for
 
 # Where a batch differs from one compress: the uniform comparison costs 2-4 extra encodes per image.
-BATCH_DEFAULTS = {"compare": False}
 
 
 @dataclass(frozen=True)

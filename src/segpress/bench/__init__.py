@@ -13,8 +13,18 @@ Modules: ``settings`` (what is measured), ``inputs`` (images, label maps, failur
 (resume), ``summary`` (curves, BD-rates, mIoU, timing), ``schema``, ``report``, ``runner``.
 """
 
-from .runner import Outcome, run_bench
-from .schema import SCHEMA_VERSION
-from .settings import DEFAULT_FORMATS, DEFAULT_QUALITIES, BenchSettings, Labels
+# Loaded on first use: the CLI reads the defaults in .settings for its --help without the measuring code
+# (SSIM from scikit-image, the worker pool, the reports).
+_LAZY = {"Outcome": "runner", "run_bench": "runner", "SCHEMA_VERSION": "schema",
+         **dict.fromkeys(("DEFAULT_FORMATS", "DEFAULT_QUALITIES", "BenchSettings", "Labels"), "settings")}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'segpress.bench' has no attribute {name!r}")
+
 
 __all__ = ["DEFAULT_FORMATS", "DEFAULT_QUALITIES", "SCHEMA_VERSION", "BenchSettings", "Labels", "Outcome", "run_bench"]
