@@ -43,7 +43,7 @@ class Column:
 def compress_columns(rate_control: bool) -> list[Column]:
     """The figures of a compress row; with a target also the qualities rate control chose."""
     columns = [
-        Column("bytes", 10, lambda r: f"{r.size:,}"),
+        Column("bytes", 9, lambda r: f"{r.size:,}"),
         Column("bpp", 5, lambda r: f"{r.bpp:.3f}", drop=6),
         Column("PSNR in", 7, lambda r: _db(r.psnr_inside), drop=2),
         Column("PSNR out", 8, lambda r: _db(r.psnr_outside), drop=4),
