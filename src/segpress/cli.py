@@ -26,7 +26,7 @@ from . import __version__, codecs
 from .bench.settings import DEFAULT_FORMATS, DEFAULT_QUALITIES
 from .cli_help import HelpCommand
 from .cli_options import COMPRESS_OPTIONS, OptionValues, with_compress_options
-from .cli_results import ResultTable, compress_columns, display_path, shorten
+from .cli_results import CompressProgress, ResultTable, compress_columns, display_path, what_ran
 from .codecs.base import DEFAULT_BG_QUALITY
 from .errors import CodecError, OptionError, SegpressError
 from .imageio import (
@@ -44,7 +44,7 @@ from .text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
 # What only a command needs is imported inside it: `segpress --version` and `--help` load no model
 # runtime, codec library or SciPy (start-up time, README "Install").
 if TYPE_CHECKING:
-    from . import api, segmenters
+    from . import segmenters
     from .train.data import LabelSet
 
 # Options several commands take, declared once so that their help reads the same everywhere (the
@@ -170,7 +170,7 @@ def compress(
     notes: list[str] = []  # rate-control misses, printed under the table
     failures = 0
     written: dict[Path, Path] = {}  # output -> input, so two inputs never write the same file
-    with _progress(len(inputs), shown=not (quiet or as_json)) as progress:
+    with CompressProgress(stderr, len(inputs), shown=not (quiet or as_json)) as progress:
         for source in inputs:
             progress.now(source)
             target = targets[source]
@@ -197,7 +197,7 @@ def compress(
             finally:
                 progress.advance()
             if verbose:
-                stderr.print(f"{source} -> {target}: {_encodes(result)}", markup=False, highlight=False)
+                stderr.print(f"{source} -> {target}: {what_ran(result)}", markup=False, highlight=False)
             if as_json:
                 report.print_json(json.dumps({"input": str(source), "output": str(target), **result.summary()}))
             elif not quiet:
@@ -236,64 +236,6 @@ def _write_output(target: Path, data: bytes, *, overwrite: bool, protect: list[P
         sys.stdout.buffer.flush()
     else:
         atomic_write(target, data, overwrite=overwrite, protect=protect)
-
-
-def _encodes(result: api.CompressResult) -> str:
-    """--verbose: what ran for one file, in the order it ran."""
-    steps = []
-    if result.segment_seconds is not None:
-        steps.append(f"segmented ({result.source.removeprefix('model:')}) in {result.segment_seconds:.2f} s")
-    else:
-        steps.append(f"importance from {result.source}")
-    if result.text_seconds is not None:
-        steps.append(f"text detected in {result.text_seconds:.2f} s")
-    qualities = f"roi {result.roi_quality:g} / background {result.bg_quality:g}"
-    if result.rate_encodes is not None:
-        unit = "B" if result.target_kind == "size" else "dB inside"
-        steps.append(f"{result.rate_encodes} {result.format} encodes to reach {result.target:g} {unit}, "
-                     f"chose {qualities}, in {result.encode_seconds:.2f} s")
-    else:
-        steps.append(f"1 {result.format} encode at {qualities} in {result.encode_seconds:.2f} s")
-    if result.uniform_size is not None:
-        reached = "" if result.uniform_reached else " (quality 100 did not reach it)"
-        steps.append(f"compared with {result.uniform_reference} at quality {result.uniform_quality:g}: "
-                     f"{result.uniform_size:,.0f} B{reached}")
-    else:
-        steps.append("no uniform comparison")
-    return "; ".join(steps)
-
-
-class _Progress:
-    """A Rich progress bar on stderr while files are compressed; nothing when stderr is not a terminal."""
-
-    def __init__(self, total: int, shown: bool) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self._bar = None
-        if shown and stderr.is_terminal:
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=stderr, transient=True)
-            self._task = self._bar.add_task("compressing", total=total)
-
-    def __enter__(self) -> _Progress:
-        if self._bar is not None:
-            self._bar.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-    def now(self, source: Path) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, description=escape(shorten(source.name, 30)))
-
-    def advance(self) -> None:
-        if self._bar is not None:
-            self._bar.advance(self._task)
-
-
-_progress = _Progress
 
 
 @app.command(cls=HelpCommand)

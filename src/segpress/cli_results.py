@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:  # the API (and SciPy with it) loads when a command runs, not for --help
     from .api import CompressResult
@@ -169,3 +170,59 @@ class ResultTable:
                 self._print(line)
         for note in notes:
             self._print(note)
+
+
+def what_ran(result: CompressResult) -> str:
+    """--verbose: what ran for one file, in the order it ran."""
+    steps = []
+    if result.segment_seconds is not None:
+        steps.append(f"segmented ({result.source.removeprefix('model:')}) in {result.segment_seconds:.2f} s")
+    else:
+        steps.append(f"importance from {result.source}")
+    if result.text_seconds is not None:
+        steps.append(f"text detected in {result.text_seconds:.2f} s")
+    qualities = f"roi {result.roi_quality:g} / background {result.bg_quality:g}"
+    if result.rate_encodes is not None:
+        unit = "B" if result.target_kind == "size" else "dB inside"
+        steps.append(f"{result.rate_encodes} {result.format} encodes to reach {result.target:g} {unit}, "
+                     f"chose {qualities}, in {result.encode_seconds:.2f} s")
+    else:
+        steps.append(f"1 {result.format} encode at {qualities} in {result.encode_seconds:.2f} s")
+    if result.uniform_size is not None:
+        reached = "" if result.uniform_reached else " (quality 100 did not reach it)"
+        steps.append(f"compared with {result.uniform_reference} at quality {result.uniform_quality:g}: "
+                     f"{result.uniform_size:,.0f} B{reached}")
+    else:
+        steps.append("no uniform comparison")
+    return "; ".join(steps)
+
+
+class CompressProgress:
+    """A Rich progress bar on ``console`` (stderr) while files are compressed; nothing when it is not a
+    terminal (piped, redirected) or not ``shown`` (--quiet, --json)."""
+
+    def __init__(self, console: Console, total: int, shown: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = None
+        if shown and console.is_terminal:
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=console, transient=True)
+            self._task = self._bar.add_task("compressing", total=total)
+
+    def __enter__(self) -> CompressProgress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def now(self, source: Path) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, description=escape(shorten(source.name, 30)))
+
+    def advance(self) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task)
