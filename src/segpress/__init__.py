@@ -7,14 +7,7 @@
 ``segpress.codecs`` lists the formats.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("segpress")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0+unknown"
-
-from .errors import CodecError, InputError, OptionError, SegpressError  # noqa: E402
+from .errors import CodecError, InputError, OptionError, SegpressError
 
 # The API (and with it every codec library) loads on first use, so that ``segpress.train`` and
 # ``segpress.taxonomy`` import on a machine that has only the training dependencies.
@@ -25,6 +18,13 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> object:
+    if name == "__version__":  # read from the installed metadata on first use (importlib.metadata is slow to load)
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("segpress")
+        except PackageNotFoundError:  # running from a source tree without installing
+            return "0+unknown"
     if name in _LAZY:
         import importlib
 

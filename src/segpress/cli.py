@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__, codecs
+from . import codecs
 from .bench.settings import DEFAULT_FORMATS, DEFAULT_QUALITIES
 from .cli_help import HelpCommand
 from .cli_options import COMPRESS_OPTIONS, OptionValues, with_compress_options
@@ -599,6 +599,8 @@ def _root(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
     if version:
+        from . import __version__
+
         stdout.print(f"segpress {__version__}")
         raise typer.Exit()
 
