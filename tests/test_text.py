@@ -110,10 +110,11 @@ def test_the_default_detector_is_an_int8_build_made_once_and_cached(tmp_path, mo
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [built.path.name]  # no temporary files left
     full = TextDetector(precision="float32")
     assert full.path == textdet.model_file(textdet.DETECTOR_FILE)
-    # Both find the rendered lines.
+    # Both find the rendered lines (the plates' margins, a third of the font size, lie partly outside the
+    # lines' regions: float32 at 0.75 covers 70 % of the 28 px line's plate, all of its ink).
     pixels, boxes = coffee_text
     for found in (built.detect(pixels), full.detect(pixels)):
-        assert all(coverage(found.regions, box) > 0.7 for box in boxes)
+        assert all(coverage(found.regions, box) > 0.65 for box in boxes)
     with pytest.raises(OptionError, match="precision must be one of int8, float32"):
         TextDetector(precision="fp16")
 
@@ -138,7 +139,7 @@ def test_working_size_is_scaled_bounded_and_a_multiple_of_32(detector):
         rows, cols = detector.working_size(height, width)
         assert rows % 32 == 0 and cols % 32 == 0
         assert 32 <= rows <= detector.max_side and 32 <= cols <= detector.max_side
-    assert detector.working_size(480, 640) == (320, 448)  # 0.7 x 480 = 336 -> 320 (32 x 10.5, to even), 0.7 x 640 = 448
+    assert detector.working_size(480, 640) == (352, 480)  # 0.75 x 480 = 360 -> 352 (32 x 11.25), 0.75 x 640 = 480
     assert max(detector.working_size(3000, 4000)) == detector.max_side // 32 * 32
 
 
@@ -482,3 +483,41 @@ def test_cli_segment_outlines_text_in_the_overlay(capsys, tmp_path, coffee_text)
     assert not (plain[top, left + 5 : right - 5] == render.TEXT_COLOUR).all()
     # The legend strip has a "text" entry: a white swatch that the plain overlay's legend lacks.
     assert not np.array_equal(plain[pixels.shape[0] :], marked[pixels.shape[0] : plain.shape[0]])
+
+
+# --- the benchmark's scenes (benchmarks/text_scenes.py, scikit-image backgrounds only) ---------------
+
+
+@pytest.fixture(scope="module")
+def text_scenes():
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "text_scenes.py"
+    spec = importlib.util.spec_from_file_location("text_scenes", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("text_scenes", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_scenes_are_reproducible_and_their_lines_lie_apart_in_the_frame(text_scenes):
+    first = text_scenes.render_scene(101, 0, text_scenes.background_pool(None, heldout=True))
+    again = text_scenes.render_scene(101, 0, text_scenes.background_pool(None, heldout=True))
+    assert np.array_equal(first.pixels, again.pixels) and first.lines == again.lines
+    assert first.pixels.shape == (text_scenes.HEIGHT, text_scenes.WIDTH, 3)
+    assert len(first.lines) >= 3
+    for line in first.lines:
+        left, top, right, bottom = line.box
+        assert 0 <= left < right <= text_scenes.WIDTH and 0 <= top < bottom <= text_scenes.HEIGHT
+        assert line.size in text_scenes.SIZES and abs(line.angle) <= text_scenes.MAX_ROTATION
+        assert line.font in text_scenes.FONTS
+    other = text_scenes.render_scene(102, 0, text_scenes.background_pool(None, heldout=True))
+    assert not np.array_equal(first.pixels, other.pixels)
+
+
+def test_choosing_and_heldout_scenes_share_no_seed_and_no_background(text_scenes):
+    assert not set(text_scenes.CHOOSING_SEEDS) & set(text_scenes.HELDOUT_SEEDS)
+    choosing = set(text_scenes.background_pool(None, heldout=False))
+    heldout = set(text_scenes.background_pool(None, heldout=True))
+    assert choosing and heldout and not choosing & heldout
+    assert all(text_scenes.font_path(name).is_file() for name in text_scenes.FONTS)  # shipped with matplotlib
