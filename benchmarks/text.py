@@ -385,7 +385,7 @@ def markdown(report: dict[str, Any], command: str) -> str:
               f"The recogniser reads the originals with {percent(o['original_vs_rendered'])} character agreement "
               "with the rendered strings.", "",
               "| Budget | Set-up | Mean bytes | OCR agreement | PSNR text | over-budget failures |", "|---|---|---|---|---|---|"]
-    for key, row in o["budgets"].items():
+    for key, row in o["budgets"].items() if o["scenes"] else ():
         label = ("uniform drops below 80 %" if key == "uniform_fails" else "uniform q8's size")
         label += f" ({row['scenes']} scenes, uniform q ~{row['uniform_quality_mean'] or 0:.1f})"
         for setup in SETUPS:
