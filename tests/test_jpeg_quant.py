@@ -14,6 +14,7 @@ from segpress.codecs.jpeg_quant import (
     LUMINANCE_BASE,
     block_qualities,
     ijg_table,
+    ijg_tables,
     requantize,
 )
 from segpress.importance import block_max
@@ -45,7 +46,7 @@ def test_requantize_properties(blocks, roi, bg, kind):
     bg = min(bg, roi)
     qualities = np.full(blocks.shape[:2], bg, dtype=np.int32)
     qualities[0, 0] = roi
-    result = requantize(blocks, qualities, roi, kind)
+    result = requantize(blocks, qualities, roi, ijg_tables(kind))
     assert result.dtype == np.int16 and result.shape == blocks.shape
     # Full importance: exactly the input coefficients.
     assert np.array_equal(result[0, 0], blocks[0, 0])
@@ -64,8 +65,8 @@ def test_requantize_properties(blocks, roi, bg, kind):
 def test_lower_quality_never_keeps_more_coefficients(blocks, roi, low, high):
     low, high = sorted((min(low, roi), min(high, roi)))
     shape = blocks.shape[:2]
-    coarse = requantize(blocks, np.full(shape, low, np.int32), roi, "luma")
-    fine = requantize(blocks, np.full(shape, high, np.int32), roi, "luma")
+    coarse = requantize(blocks, np.full(shape, low, np.int32), roi, ijg_tables("luma"))
+    fine = requantize(blocks, np.full(shape, high, np.int32), roi, ijg_tables("luma"))
     # Per block (not per coefficient: rounding at a coarser step can land a value differently).
     assert np.count_nonzero(coarse) <= np.count_nonzero(fine) + np.count_nonzero(blocks) // 8 + 1
 

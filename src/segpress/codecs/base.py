@@ -55,6 +55,10 @@ class Metadata:
     map_payload: bytes | None = None
 
 
+# encode_uniform's signature: (pixels, quality, settings, metadata) -> file bytes.
+UniformEncoder = Callable[[np.ndarray, int, "EncodeSettings", "Metadata"], bytes]
+
+
 class Codec(ABC):
     name: ClassVar[str]
     extensions: ClassVar[tuple[str, ...]]
@@ -103,6 +107,16 @@ class Codec(ABC):
         self, pixels: np.ndarray, quality: int, settings: EncodeSettings, metadata: Metadata = Metadata()
     ) -> bytes:
         """The same format at one quality everywhere, with the same settings otherwise."""
+
+    def uniform_baselines(self, pixels: np.ndarray, settings: EncodeSettings) -> dict[str, UniformEncoder]:
+        """Other plain encoders of the same format a user could choose instead of ``encode_uniform``
+        (name -> an ``encode_uniform``-like callable), decoded by this codec; the saving is reported
+        against each as well. None by default."""
+        return {}
+
+    def notes(self, pixels: np.ndarray, settings: EncodeSettings) -> list[str]:
+        """What the user should know about how this picture will be encoded (a fallback, say)."""
+        return []
 
     @abstractmethod
     def decode(self, data: bytes) -> np.ndarray:

@@ -5,13 +5,17 @@ quality block by block while staying a standard file, the file keeps the *finest
 ``roi_quality``) and each less important block is re-quantised more coarsely in place::
 
     uniform encode at roi_quality -> coefficients c (in units of the roi table Q_roi)
-    block importance w in [0, 1]  -> block quality q = bg + (roi - bg) * w  -> IJG table Q_q
+    block importance w in [0, 1]  -> block quality q = bg + (roi - bg) * w  -> table Q_q
     c' = round(deadzone_round(c * Q_roi / Q_q) * Q_q / Q_roi)   (a coarser quantiser, stored in Q_roi units)
 
 A block of importance 1 gets ``Q_q == Q_roi`` and keeps exactly the coefficients of the uniform encode.
 The quantiser step of every other block follows its own quality, continuously (one level per integer
 quality between ``bg_quality`` and ``roi_quality``). Zeroed high frequencies are what saves the bytes:
 the entropy coder's end-of-block code absorbs them.
+
+The tables ``Q_q`` are the encoder's own at each quality: IJG's (``ijg_tables``) under libjpeg-turbo,
+jpegli's (``segpress.codecs.jpegli.tables``) under jpegli, so that ``Q_roi`` is the table the uniform
+encode wrote.
 
 Re-quantising already quantised values adds at most half a ``Q_roi`` step of error, which is small
 next to the coarse step ``Q_q`` of the background; it spares a second DCT of the whole picture.
@@ -75,7 +79,12 @@ def _all_tables(base: np.ndarray) -> np.ndarray:
 # quality 20 gave BD-rate -47.5% at 28.1 dB outside; with it, quality 30 gave -48.7% at 28.4 dB.
 BACKGROUND_DEADZONE = 0.3
 
-_TABLES = {"luma": _all_tables(LUMINANCE_BASE), "chroma": _all_tables(CHROMINANCE_BASE)}
+_IJG_TABLES = {"luma": _all_tables(LUMINANCE_BASE), "chroma": _all_tables(CHROMINANCE_BASE)}
+
+
+def ijg_tables(kind: str) -> np.ndarray:
+    """libjpeg's tables for qualities 0..100 (row 0 unused), shape (101, 8, 8); ``kind``: luma or chroma."""
+    return _IJG_TABLES[kind]
 
 
 def block_qualities(block_importance: np.ndarray, roi_quality: int, bg_quality: int) -> np.ndarray:
@@ -88,22 +97,26 @@ def requantize(
     coefficients: np.ndarray,
     qualities: np.ndarray,
     roi_quality: int,
-    kind: str,
+    tables: np.ndarray,
+    file_table: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Re-quantise one component's blocks to per-block qualities, keeping the ``roi_quality`` table.
+    """Re-quantise one component's blocks to per-block qualities, keeping the file's (roi) table.
 
     Args:
         coefficients: quantised DCT blocks of a uniform encode at ``roi_quality``, shape (rows, cols, 8, 8).
         qualities: quality per block, shape (rows, cols); values >= ``roi_quality`` leave a block as is.
-        roi_quality: the quality whose table the file keeps.
-        kind: ``"luma"`` or ``"chroma"`` (which IJG base table).
+        roi_quality: the quality of the uniform encode.
+        tables: the step per quality for this component, shape (101, 8, 8) (``ijg_tables``, or
+            ``jpegli.background_tables``); a block never gets a step finer than ``file_table``'s.
+        file_table: the table the coefficients are in units of (the uniform encode's); by default
+            ``tables[roi_quality]``, as under libjpeg-turbo.
     Returns:
-        int16 blocks of the same shape, in units of the ``roi_quality`` table.
+        int16 blocks of the same shape, in units of ``file_table``.
     """
-    tables = _TABLES[kind]
-    roi_table = tables[roi_quality]
+    roi_table = tables[roi_quality] if file_table is None else np.asarray(file_table, np.float32)
     # A block never gets finer than the file's table: there is nothing finer left to recover.
     steps = np.maximum(tables, roi_table)
+    steps[roi_quality:] = roi_table  # importance 1 keeps the uniform encode's step whatever the tables say
     down, up = roi_table / steps, steps / roi_table
     # Rounding offset: 0.5 (plain rounding) where the step is the file's own, 0.5 - DEADZONE where
     # the block is re-quantised more coarsely.
