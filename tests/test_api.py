@@ -12,6 +12,7 @@ from skimage import data as skdata
 
 import segpress
 from segpress import InputError, OptionError, SegpressError, codecs
+from segpress.codecs import jpegli
 from segpress.inspection import inspect_file
 from segpress.metrics import psnr
 from segpress.policy import Policy
@@ -64,9 +65,24 @@ def test_compress_an_array_with_an_importance_array(photo, region):
     np.testing.assert_array_equal(photo, before)  # the caller's array is not touched
 
 
+@pytest.mark.skipif(not jpegli.available(), reason="pyjpegli (the jpegli extra) is not installed")
+def test_compare_reports_the_saving_against_uniform_libjpeg_turbo_too(photo, region):
+    """With jpegli underneath, the saving is against uniform jpegli and, beside it, plain libjpeg-turbo."""
+    result = segpress.compress(photo, importance=region)
+    assert "jpegli" in result.uniform_reference
+    (other,) = result.baselines.values()
+    turbo = segpress.compress(photo, importance=region, format="jpeg-turbo")
+    assert list(result.baselines) == ["libjpeg-turbo"] and list(turbo.baselines) == ["jpegli"]
+    assert other["size"] == pytest.approx(turbo.uniform_size, rel=0.05)  # same encoder, another PSNR inside
+    assert other["saving"] == pytest.approx(1 - result.size / other["size"]) and other["reached"]
+    assert other["size"] > result.uniform_size  # uniform jpegli is the stronger reference
+    assert json.loads(strict_dumps(result.summary()))["baselines"]["libjpeg-turbo"]["saving"] == pytest.approx(
+        other["saving"])
+
+
 def test_compare_false_reports_no_saving(photo, region):
     result = segpress.compress(photo, importance=region, compare=False)
-    assert result.saving is None and result.uniform_size is None
+    assert result.saving is None and result.uniform_size is None and result.baselines == {}
     assert strict_dumps(result.summary())
 
 

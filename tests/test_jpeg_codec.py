@@ -192,8 +192,7 @@ def test_jpegli_is_the_core_where_it_can_write_the_picture(astronaut, centre_mas
     assert core_for(astronaut, "4:4:4") == "libjpeg-turbo"
     assert core_for(np.ascontiguousarray(astronaut[..., 0]), "4:2:0") == "libjpeg-turbo"
     options = EncodeSettings(progressive=False)
-    assert JPEG.notes(astronaut, options) == []
-    assert "RGB 4:2:0" in JPEG.notes(astronaut, EncodeSettings(subsampling="4:4:4"))[0]
+    assert JPEG.notes(astronaut, options) == JPEG.notes(astronaut, EncodeSettings(subsampling="4:4:4")) == []
     # The uniform reference is jpegli's file with fitted Huffman tables; libjpeg-turbo is the second one.
     uniform = JPEG.encode_uniform(astronaut, 85, options)
     assert JPEG.decode(uniform).shape == astronaut.shape

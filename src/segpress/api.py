@@ -83,6 +83,9 @@ class CompressResult:
     uniform_quality: float | None = None
     uniform_reached: bool | None = None
     uniform_reference: str | None = None
+    # With compare: the same match against each other plain encoder of the format a user could pick
+    # (JPEG: libjpeg-turbo beside jpegli): name -> {"size", "quality", "reached", "saving"}.
+    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Rate control (``target_size`` / ``target_roi_psnr``); all None without a target.
     target: int | float | None = None  # bytes for a size target, dB for a PSNR target
     target_kind: str | None = None  # "size" or "roi_psnr"
@@ -362,7 +365,7 @@ def compress(
         source=chosen.source,
         segment_seconds=None if chosen.segmentation is None else chosen.segmentation.seconds,
         text_seconds=None if chosen.text is None else chosen.text.seconds,
-        notes=list(loaded.notes),
+        notes=list(loaded.notes) + codec.notes(loaded.pixels, settings),
     )
     if rate is not None:
         result.target = target_bytes if target_bytes is not None else target_psnr
@@ -377,6 +380,11 @@ def compress(
         result.uniform_quality = match.quality
         result.uniform_reached = match.reached
         result.uniform_reference = codec.uniform_reference
+        for name, encode in codec.uniform_baselines(loaded.pixels, settings).items():
+            other = match_uniform(codec, loaded.pixels, chosen.region, result.psnr_inside, settings, base_metadata,
+                                  encode)
+            result.baselines[name] = {"size": other.size, "quality": other.quality, "reached": other.reached,
+                                      "saving": 1.0 - result.size / other.size}
     return result
 
 

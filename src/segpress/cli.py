@@ -26,7 +26,7 @@ from . import codecs
 from .bench.settings import DEFAULT_FORMATS, DEFAULT_QUALITIES
 from .cli_help import HelpCommand
 from .cli_options import COMPRESS_OPTIONS, OptionValues, with_compress_options
-from .cli_results import CompressProgress, ResultTable, compress_columns, display_path, what_ran
+from .cli_results import CompressProgress, ResultTable, baseline_notes, compress_columns, display_path, what_ran
 from .codecs.base import DEFAULT_BG_QUALITY
 from .errors import CodecError, OptionError, SegpressError
 from .imageio import (
@@ -204,6 +204,7 @@ def compress(
                 table.add(target, result)
                 if result.rate_note:
                     notes.append(f"note: {display_path(target)}: target not met within tolerance: {result.rate_note}")
+                notes += [f"note: {display_path(target)}: {note}" for note in (*result.notes, *baseline_notes(result))]
     if not (quiet or as_json):
         table.finish(notes)
     if failures:

@@ -91,6 +91,16 @@ def _saving(result: CompressResult) -> str:
     return f"{'' if result.uniform_reached else '>'}{100 * result.saving:.1f}%"
 
 
+def baseline_notes(result: CompressResult) -> list[str]:
+    """The saving against the format's other uniform encoders (JPEG: libjpeg-turbo beside jpegli)."""
+    lines = []
+    for name, other in result.baselines.items():
+        bound = "" if other["reached"] else ">"  # as in the saving column: a lower bound
+        lines.append(f"against uniform {name} with the same PSNR in ({bound}{other['size']:,.0f} bytes): "
+                     f"{bound}{100 * other['saving']:.1f}% saved")
+    return lines
+
+
 def display_path(path: Path | str) -> str:
     """The path as the user reads it best: relative to the working folder when inside it."""
     text = os.fspath(path)

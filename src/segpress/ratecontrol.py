@@ -41,6 +41,7 @@ import numpy as np
 from PIL import Image
 
 from .codecs import Codec, EncodeSettings, Metadata
+from .codecs.base import UniformEncoder
 from .conditioning import jpeg_scale
 from .errors import OptionError
 from .metrics import psnr
@@ -113,13 +114,19 @@ def match_uniform(
     target_psnr: float,
     settings: EncodeSettings,
     metadata: Metadata = Metadata(),
+    encode: UniformEncoder | None = None,
 ) -> UniformMatch:
-    """The smallest uniform encode whose PSNR over ``region`` reaches ``target_psnr``."""
+    """The smallest uniform encode whose PSNR over ``region`` reaches ``target_psnr``.
+
+    ``encode``: another uniform encoder of the codec's format (``Codec.uniform_baselines``) instead of
+    ``codec.encode_uniform``; ``codec`` still decodes.
+    """
     measured: dict[int, tuple[int, float]] = {}
+    encode_uniform = codec.encode_uniform if encode is None else encode
 
     def measure(quality: int) -> tuple[int, float]:
         if quality not in measured:
-            data = codec.encode_uniform(pixels, quality, settings, metadata)
+            data = encode_uniform(pixels, quality, settings, metadata)
             measured[quality] = (len(data), psnr(pixels, decode_like(codec, data, pixels), region))
         return measured[quality]
 

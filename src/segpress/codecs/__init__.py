@@ -6,7 +6,8 @@ Adding a format means adding one module that ends with ``register(TheCodec())`` 
 The registry's order is ``_BUILTIN``'s, by codec name, whatever order the modules happen to be imported
 in (other codecs follow in the order they register): ``names()``, ``available_names()``, ``for_path`` and
 ``sniff`` all walk it. Two codecs may write the same extension (``jxl``, the JPEG transcode, and
-``jxl-pixels``): ``for_path`` answers with the first, ``jxl``; the other is chosen by name.
+``jxl-pixels``; ``jpeg``, on jpegli where installed, and ``jpeg-turbo``, on libjpeg-turbo alone):
+``for_path`` and ``sniff`` answer with the first; the other is chosen by name.
 
 A library's own failure inside ``encode``, ``encode_uniform`` or ``decode`` (Pillow's ``OSError``,
 imagecodecs' ``JpegxlError``...) reaches the caller as a :class:`~segpress.errors.CodecError`
@@ -22,7 +23,8 @@ from ..errors import OptionError
 from .base import Codec, EncodeSettings, Metadata
 
 # Codec name -> the module under segpress.codecs that defines it, in the order codecs are listed.
-_BUILTIN = {"jpeg": "jpeg", "jxl": "jxl", "webp": "webp", "avif": "avif", "j2k": "j2k", "jxl-pixels": "jxl_pixels"}
+_BUILTIN = {"jpeg": "jpeg", "jxl": "jxl", "webp": "webp", "avif": "avif", "j2k": "j2k", "jxl-pixels": "jxl_pixels",
+            "jpeg-turbo": "jpeg"}
 _REGISTRY: dict[str, Codec] = {}
 
 

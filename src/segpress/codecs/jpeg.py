@@ -169,11 +169,10 @@ class JpegCodec(Codec):
         return data[:3] == b"\xff\xd8\xff"
 
     def notes(self, pixels: np.ndarray, settings: EncodeSettings) -> list[str]:
-        if self.core != JPEGLI or core_for(pixels, settings.subsampling, self.core) == JPEGLI:
+        # Greyscale and 4:4:4 go to libjpeg-turbo silently (README, --help): nothing the user could change.
+        if self.core != JPEGLI or jpegli.available():
             return []
-        if not jpegli.available():
-            return [f"jpegli is not installed: libjpeg-turbo encoded the JPEG ({jpegli.INSTALL_HINT} for smaller files)"]
-        return ["jpegli writes RGB 4:2:0 only: libjpeg-turbo encoded this JPEG"]
+        return [f"jpegli is not installed: libjpeg-turbo encoded the JPEG ({jpegli.INSTALL_HINT} for smaller files)"]
 
     def encode(
         self,
@@ -225,4 +224,16 @@ class JpegCodec(Codec):
         return unpack(payload) if payload is not None else None
 
 
+class TurboJpegCodec(JpegCodec):
+    """The region-adaptive JPEG on libjpeg-turbo alone, whatever is installed: segpress's JPEG before
+    jpegli, chosen by name (``.jpg`` stays ``jpeg``), and the uniform libjpeg-turbo curve of ``segpress bench``."""
+
+    name = "jpeg-turbo"
+    description = "libjpeg-turbo via Pillow, jpeglib, mozjpeg-lossless-optimization"
+
+    def __init__(self) -> None:
+        super().__init__(TURBO)
+
+
 register(JpegCodec())
+register(TurboJpegCodec())
