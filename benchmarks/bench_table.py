@@ -54,7 +54,8 @@ def rows(results: dict[str, Any], title: str, folder: str) -> list[str]:
         label = f"[{title}](benchmarks/results/{folder}/report.md) ({summary['images']}, {judge})" if index == 0 else ""
         lines.append(
             f"| {label} | {format} | **{pct(psnr.get(format, {}).get('average_curve'))}** | "
-            f"{pct(psnr.get('jpeg', {}).get('average_curve'))} | {pct(ms_ssim.get(format, {}).get('average_curve'))} | "
+            f"{pct(psnr.get('jpeg', {}).get('average_curve'))} | {pct(psnr.get('jpeg-turbo', {}).get('average_curve'))} | "
+            f"{pct(ms_ssim.get(format, {}).get('average_curve'))} | "
             f"{num(semantic['bpp'], 3)} / {num(uniform['bpp'], 3)} | "
             f"{num(semantic['psnr_roi'])} / {num(semantic['psnr_background'])} | "
             f"{100 * miou[1]:.1f} / {100 * miou[0]:.1f} % |"
@@ -78,10 +79,11 @@ def table(results_dir: Path) -> str:
         f"against uniform {quality}; mIoU of the model on the decoded images (against the ground truth, or "
         "against its labels on the originals for the photos).",
         "",
-        f"| data (images, judge) | format | BD-rate PSNR in, vs own uniform | vs uniform JPEG | BD-rate MS-SSIM in "
+        f"| data (images, judge) | format | BD-rate PSNR in, vs own uniform | vs uniform jpeg (jpegli) "
+        f"| vs uniform jpeg-turbo | BD-rate MS-SSIM in "
         f"| bpp q{quality} semantic / uniform | PSNR in / out q{quality} semantic (dB) "
         f"| mIoU q{quality} semantic / uniform |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for folder, title, results in found:
         lines += rows(results, title, folder)

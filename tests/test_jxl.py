@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from segpress import codecs
-from segpress.codecs import EncodeSettings, Metadata
+from segpress.codecs import EncodeSettings, Metadata, jpegli
+from segpress.codecs.jpeg import JpegCodec
 from segpress.codecs.jxl import JpegXlCodec
 from segpress.embedded import pack
 
@@ -46,3 +47,18 @@ def test_unknown_format_is_a_clear_error():
 
     with pytest.raises(OptionError, match="unknown format 'gif'; choose one of: jpeg, jxl"):
         codecs.get("gif")
+
+
+def test_saving_against_libjpeg_turbo_transcoded_too(astronaut, centre_mask):
+    """With jpegli under the JPEG, the JPEG XL comparison also runs against libjpeg-turbo's JPEG, transcoded."""
+    jxl = codecs.get("jxl")
+    settings = EncodeSettings(progressive=True)
+    baselines = jxl.uniform_baselines(astronaut, settings)
+    if not jpegli.available():
+        assert baselines == {}
+        return
+    (name, encode), = baselines.items()
+    assert name == "libjpeg-turbo (transcoded)"
+    data = encode(astronaut, 85, settings, Metadata())
+    turbo = JpegCodec("libjpeg-turbo").encode_uniform(astronaut, 85, EncodeSettings(progressive=False), Metadata())
+    assert jxl.check(data) and jxl.to_jpeg(data) == turbo

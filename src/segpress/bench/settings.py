@@ -28,9 +28,11 @@ from segpress.policy import Policy, load_policy
 from segpress.train.data import LabelSet, folder_label_set
 
 MODES = ("uniform", "semantic")
-# Five pixel codecs that each decode differently; "jxl" (the lossless transcode of the region-adaptive
-# JPEG: JPEG's pixels at fewer bytes) is available with --formats.
-DEFAULT_FORMATS = ("jpeg", "webp", "avif", "jxl-pixels", "j2k")
+# Five pixel codecs that each decode differently, and JPEG on libjpeg-turbo alone ("jpeg-turbo"): "jpeg"
+# is jpegli underneath where installed, so its uniform curve is uniform jpegli and "jpeg-turbo"'s the
+# plain libjpeg-turbo a user would otherwise reach for; both are baselines. "jxl" (the lossless transcode
+# of the region-adaptive JPEG: JPEG's pixels at fewer bytes) is available with --formats.
+DEFAULT_FORMATS = ("jpeg", "webp", "avif", "jxl-pixels", "j2k", "jpeg-turbo")
 DEFAULT_QUALITIES = (50, 60, 70, 80, 90, 95)
 SUBSAMPLING = DEFAULT_SUBSAMPLING
 PROGRESSIVE = True  # progressive JPEG (smaller), as compress writes by default

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..embedded import EmbeddedMap
 from . import register
-from .base import Codec, EncodeSettings, Metadata
+from .base import Codec, EncodeSettings, Metadata, UniformEncoder
 from .jpeg import JpegCodec
 
 _CONTAINER_MAGIC = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
@@ -54,6 +54,15 @@ class JpegXlCodec(Codec):
         self, pixels: np.ndarray, quality: int, settings: EncodeSettings, metadata: Metadata = Metadata()
     ) -> bytes:
         return self.transcode(self._jpeg.encode_uniform(pixels, quality, self._baseline(settings), metadata))
+
+    def uniform_baselines(self, pixels: np.ndarray, settings: EncodeSettings) -> dict[str, UniformEncoder]:
+        """The JPEG codec's other uniform encoders (libjpeg-turbo beside jpegli), transcoded the same way."""
+        def transcoded(encode: UniformEncoder) -> UniformEncoder:
+            return lambda pixels, quality, settings, metadata: self.transcode(
+                encode(pixels, quality, self._baseline(settings), metadata))
+
+        others = self._jpeg.uniform_baselines(pixels, self._baseline(settings))
+        return {f"{name} (transcoded)": transcoded(encode) for name, encode in others.items()}
 
     @staticmethod
     def _baseline(settings: EncodeSettings) -> EncodeSettings:
