@@ -11,7 +11,8 @@ Entropy coding is always done by libjpeg or mozjpeg; segpress only changes coeff
 of importance 1 hold exactly the coefficients of the core's uniform encode at roi_quality.
 
 The core is jpegli (``segpress.codecs.jpegli``) where it is installed and can write the picture (RGB,
-4:2:0); libjpeg-turbo otherwise (greyscale, 4:4:4, or without the ``jpegli`` extra), with a note.
+4:2:0); libjpeg-turbo otherwise: greyscale, 4:4:4, and installs without the ``jpegli`` extra (with
+a note in the result).
 ``encode_uniform`` uses the same core: the reference the saving is measured against is the best plain
 encode segpress has, and ``uniform_baselines`` offers the other core as a second reference.
 """
@@ -20,9 +21,9 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Callable
 import os
 import tempfile
+from collections.abc import Callable
 from importlib.metadata import version as package_version
 from pathlib import Path
 
@@ -47,7 +48,7 @@ _COMPONENTS = (("Y", "luma"), ("Cb", "chroma"), ("Cr", "chroma"))
 
 JPEGLI, TURBO = "jpegli", "libjpeg-turbo"
 CORES = (JPEGLI, TURBO)
-# Chosen by benchmarks/jpeg_roi.py (README, "Results"): see DEFAULT_CORE's note there.
+# jpegli by measurement: benchmarks/jpeg_roi.py on CamVid val (README, "Results").
 DEFAULT_CORE = JPEGLI
 
 
@@ -87,7 +88,7 @@ def rewrite(data: bytes, change: Callable[[jpeglib.DCTJPEG], None] | None = None
     """``data``'s coefficients, changed in place by ``change`` if given, written with fitted Huffman tables."""
     jpeglib.version.set(_JPEGLIB_BUILD)
     with tempfile.TemporaryDirectory(prefix="segpress-", dir=_SCRATCH) as scratch:
-        source, target = Path(scratch, "uniform.jpg"), Path(scratch, "adaptive.jpg")
+        source, target = Path(scratch, "source.jpg"), Path(scratch, "target.jpg")
         source.write_bytes(data)
         jpeg = jpeglib.read_dct(str(source))
         jpeg.load()
@@ -129,9 +130,7 @@ def adapt_coefficients(
         setattr(jpeg, name, requantize(blocks, qualities, settings.roi_quality, tables[kind], file_table))
 
 
-def adaptive_baseline(
-    pixels: np.ndarray, importance: np.ndarray, settings: EncodeSettings, core: str = TURBO
-) -> bytes:
+def adaptive_baseline(pixels: np.ndarray, importance: np.ndarray, settings: EncodeSettings, core: str) -> bytes:
     """The region-adaptive JPEG on ``core``, baseline with optimised Huffman tables, no metadata."""
     uniform = uniform_encode(pixels, settings.roi_quality, settings.subsampling, core, optimize=False)
     tables = core_tables(core)

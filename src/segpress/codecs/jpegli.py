@@ -1,7 +1,8 @@
 """jpegli, Google's JPEG encoder (PyPI ``pyjpegli``, BSD-3), as the uniform encode under the JPEG codec.
 
-jpegli writes ordinary baseline JPEGs (YCbCr 4:2:0, Huffman-optimised, its own quantisation tables and
-its own adaptive zeroing inside them) that every decoder reads and ``jpeglib`` reads as coefficients.
+jpegli writes ordinary baseline JPEGs (YCbCr 4:2:0, its own quantisation tables and its own adaptive
+zeroing inside them; Huffman tables about 4 % bigger than fitted ones, so segpress re-writes them) that
+every decoder reads and ``jpeglib`` reads as coefficients.
 ``pyjpegli`` takes packed RGB and a quality only: greyscale pictures and 4:4:4 are left to
 libjpeg-turbo (``supports``).
 
