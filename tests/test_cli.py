@@ -187,8 +187,8 @@ def test_compress_with_mask_prints_a_table_and_writes_a_jpeg(capsys, tmp_path, f
     assert f"{out.stat().st_size:,}" in table.out
     assert f"{100 * summary['saving']:.1f}%" in table.out  # the same figure as --json, deterministic
     for name, other in summary["baselines"].items():  # libjpeg-turbo beside jpegli, under the table
-        assert f"against uniform {name} with the same PSNR in ({other['size']:,.0f} bytes): " \
-               f"{100 * other['saving']:.1f}% saved" in " ".join(table.out.split())
+        assert f"saving against uniform {name} (same PSNR in, {other['size']:,.0f} bytes): " \
+               f"{100 * other['saving']:.1f}%" in " ".join(table.out.split())
 
 
 def test_no_compare_skips_the_uniform_search(capsys, tmp_path, files):

@@ -96,8 +96,8 @@ def baseline_notes(result: CompressResult) -> list[str]:
     lines = []
     for name, other in result.baselines.items():
         bound = "" if other["reached"] else ">"  # as in the saving column: a lower bound
-        lines.append(f"against uniform {name} with the same PSNR in ({bound}{other['size']:,.0f} bytes): "
-                     f"{bound}{100 * other['saving']:.1f}% saved")
+        lines.append(f"saving against uniform {name} (same PSNR in, {bound}{other['size']:,.0f} bytes): "
+                     f"{bound}{100 * other['saving']:.1f}%")
     return lines
 
 
