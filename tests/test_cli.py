@@ -28,7 +28,7 @@ from skimage import data as skdata
 from segpress import cli as cli_module
 from segpress import codecs, embedded, imageio
 from segpress.cli import main
-from segpress.codecs import jpeg_markers
+from segpress.codecs import jpeg_markers, jpegli
 from segpress.codecs.jpeg import JpegCodec
 from segpress.errors import InputError
 from segpress.taxonomy import CLASSES
@@ -474,7 +474,8 @@ def test_inspect_a_file_without_a_map(capsys, tmp_path, files):
     assert shown.code == 0
     text = " ".join(shown.out.split())
     assert "none embedded (segpress compress --keep-map" in text
-    assert "│ quality │ 85 (IJG tables)" in text  # the roi quality: segpress keeps the finest table
+    # The roi quality: segpress keeps the finest table (jpegli's, where it is installed).
+    assert f"│ quality │ 85 ({'jpegli' if jpegli.available() else 'IJG'} tables)" in text
     # The README's `inspect photo.jpg --map-png map.png` on such a file: what it holds, and a note (issue 17).
     asked = cli(capsys, "inspect", out, "--map-png", tmp_path / "map.png")
     assert asked.code == 0 and "jpeg" in asked.out and "none embedded" in " ".join(asked.out.split())

@@ -178,8 +178,10 @@ class ResultTable:
                 text += f"; not shown at {self.console.width} columns: {', '.join(self.hidden)} (--json has every figure)"
             for line in textwrap.wrap(text, max(self.console.width, 40), break_on_hyphens=False):
                 self._print(line)
-        for note in notes:
-            self._print(note)
+        for note in notes:  # wrapped like the caption, continuation lines indented
+            for line in textwrap.wrap(note, max(self.console.width, 40), break_on_hyphens=False,
+                                      subsequent_indent="  ") or [""]:
+                self._print(line)
 
 
 def what_ran(result: CompressResult) -> str:

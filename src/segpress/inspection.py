@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from . import codecs
+from .codecs import jpegli
 from .codecs.jpeg_quant import LUMINANCE_BASE, ijg_table
 from .embedded import EmbeddedMap
 from .errors import InputError
@@ -83,7 +84,8 @@ def inspect_file(path: str | PathLike) -> Inspection:
 
 
 def jpeg_quality(data: bytes) -> str | None:
-    """The IJG quality whose luminance table the JPEG carries, when it is one (libjpeg, Pillow, segpress).
+    """The IJG or jpegli quality whose luminance table the JPEG carries, when it is one (libjpeg, Pillow,
+    jpegli, segpress).
 
     segpress keeps the finest table of the file (its roi quality) and lowers quality block by block
     (``codecs.jpeg_quant``), so for its files this is the quality where importance is 1.
@@ -99,7 +101,11 @@ def jpeg_quality(data: bytes) -> str | None:
     for quality in range(1, 101):
         if np.array_equal(ijg_table(LUMINANCE_BASE, quality).ravel().astype(np.int64), luma):
             return f"{quality} (IJG tables)"
-    return "custom tables (not an IJG quality)"
+    if jpegli.available():
+        for quality in range(1, 101):
+            if np.array_equal(jpegli.tables()["luma"][quality].ravel().astype(np.int64), luma):
+                return f"{quality} (jpegli tables)"
+    return "custom tables (not an IJG or jpegli quality)"
 
 
 def _is_number(value: object) -> bool:
