@@ -116,7 +116,6 @@ def test_upload_weigh_compare_and_download(browser_page, tmp_path):
     # Make the cat matter less: a new encode comes back, smaller, without a new upload.
     shown = sequence(page)
     page.fill("input[data-class=animal]", "20")
-    page.fill("input[data-class=person]", "0")
     wait_for_result(page, shown)
     assert page.input_value("#preset") == "custom"
     assert page.inner_text("#stat-size") != first_size
