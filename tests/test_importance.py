@@ -66,17 +66,59 @@ def test_from_labels_rejects_non_integer_or_non_2d(labels):
 )
 def test_one_hot_probabilities_equal_labels(labels, policy):
     one_hot = np.eye(len(CLASSES), dtype=np.float32)[labels].transpose(2, 0, 1)
-    np.testing.assert_allclose(from_probabilities(one_hot, CLASSES, policy), from_labels(labels, CLASSES, policy))
+    for rule in ("expected", "recall", "regions"):
+        np.testing.assert_allclose(from_probabilities(one_hot, CLASSES, policy, rule), from_labels(labels, CLASSES, policy))
 
 
-def test_from_probabilities_is_the_expected_weight_clipped():
+def test_expected_rule_is_the_expected_weight_clipped():
     probabilities = np.zeros((len(CLASSES), 1, 2), dtype=np.float64)
     probabilities[index("person"), 0, 0] = 0.5
     probabilities[index("pole"), 0, 0] = 0.5
     probabilities[index("person"), 0, 1] = 1.5  # badly normalised input must still give a valid map
-    out = from_probabilities(probabilities, CLASSES, DEFAULT)
+    out = from_probabilities(probabilities, CLASSES, DEFAULT, rule="expected")
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, [[0.65, 1.0]])
+
+
+def column(**classes):
+    """Probabilities (C, 1, n) with the given classes' rows along one line of pixels."""
+    n = len(next(iter(classes.values())))
+    probabilities = np.zeros((len(CLASSES), 1, n), dtype=np.float32)
+    for name, row in classes.items():
+        probabilities[index(name), 0] = row
+    return probabilities
+
+
+@pytest.mark.parametrize("rule", ["recall", "regions"])
+def test_a_likely_class_counts_in_full_and_no_class_drags_another_down(rule):
+    # person 0.6 + pole 0.4: the expected weight is 0.72, between the qualities; recall keeps the person.
+    # person 0.4 + object 0.6 (weight 0.6): 0.8 from the person, not the 0.76 of the expected weight.
+    # (A pixel of no class keeps the two apart, so the regions rule does not join them.)
+    probabilities = column(person=[0.6, 0.0, 0.4, 0.2], pole=[0.4, 0.0, 0.0, 0.0], object=[0.0, 0.0, 0.6, 0.0])
+    out = from_probabilities(probabilities, CLASSES, DEFAULT, rule=rule)
+    np.testing.assert_allclose(out, [[1.0, 0.0, 0.8, 0.4]], atol=1e-6)
+    np.testing.assert_allclose(from_probabilities(probabilities, CLASSES, DEFAULT, rule="expected"),
+                               [[0.72, 0.0, 0.76, 0.2]], atol=1e-6)
+
+
+def test_regions_rule_keeps_an_object_whole_and_leaves_lone_doubts_alone():
+    # A core at 0.9 reaches its uncertain edge (0.4, 0.3: at least confidence / 2) but not past a gap (0.1);
+    # an uncertain blob (0.3) that touches no core stays in proportion.
+    probabilities = column(person=[0.9, 0.4, 0.3, 0.1, 0.3])
+    regions = from_probabilities(probabilities, CLASSES, DEFAULT, rule="regions")
+    recall = from_probabilities(probabilities, CLASSES, DEFAULT, rule="recall")
+    np.testing.assert_allclose(regions, [[1.0, 1.0, 1.0, 0.2, 0.6]], atol=1e-6)
+    np.testing.assert_allclose(recall, [[1.0, 0.8, 0.6, 0.2, 0.6]], atol=1e-6)
+
+
+def test_map_rule_and_confidence_come_from_the_policy():
+    probabilities = column(person=[0.3])
+    lenient = Policy("lenient", {"person": 1.0}, map_rule="recall", confidence=0.3)
+    expected = Policy("expected", {"person": 1.0}, map_rule="expected")
+    assert from_probabilities(probabilities, CLASSES, lenient)[0, 0] == pytest.approx(1.0)
+    assert from_probabilities(probabilities, CLASSES, expected)[0, 0] == pytest.approx(0.3)
+    with pytest.raises(OptionError, match="map rule"):
+        from_probabilities(probabilities, CLASSES, expected, rule="max")
 
 
 @pytest.mark.parametrize(

@@ -97,6 +97,7 @@ def test_optional_keys_default_and_name_comes_from_the_file(tmp_path):
     policy = load_policy(path)
     assert (policy.name, policy.default, policy.margin, policy.feather, policy.min_area) == ("mine", 0.0, 4, 8, 64)
     assert policy.weights == {"person": 1.0}
+    assert (policy.map_rule, policy.confidence) == ("expected", 0.5)
 
 
 BAD_FILES = [
@@ -113,6 +114,9 @@ BAD_FILES = [
     ("weightsnum.toml", "weights = 1\n", ["weights"]),
     ("weightsnull.yaml", "weights:\n", ["weights"]),
     ("typo.toml", "weight = {person = 1}\n", ["weight'", "valid keys"]),
+    ("rule.toml", 'map_rule = "max"\n[weights]\n', ["map_rule", "'max'", "expected, recall, regions"]),
+    ("confidence.toml", "confidence = 0\n[weights]\n", ["confidence", "(0, 1]"]),
+    ("confidencetype.yaml", "confidence: high\nweights: {}\n", ["confidence"]),
     ("noweights.toml", "name = 'x'\n", ["weights"]),
     ("list.yaml", "- person\n- 1\n", ["top level"]),
     ("empty.yaml", "", ["top level"]),

@@ -166,11 +166,14 @@ def test_tiles_label_like_a_whole_image():
 
 
 def test_model_importance_equals_weighting_full_resolution_probabilities(segmenter, cat):
-    """Weighting before resampling (what compress does) equals weighting the resampled probabilities."""
+    """For the (linear) expected rule, weighting before resampling (what compress does) equals weighting
+    the resampled probabilities; the other rules decide at the working resolution, one map resampled."""
     result = segmenter.segment(cat)
     policy = load_policy("default")
-    expected = from_probabilities(result.probabilities, CLASSES, policy)
-    np.testing.assert_allclose(model_importance(result, policy), expected, atol=1e-5)
+    expected = from_probabilities(result.probabilities, CLASSES, policy, rule="expected")
+    np.testing.assert_allclose(model_importance(result, policy, rule="expected"), expected, atol=1e-5)
+    working = from_probabilities(result.working_probabilities, CLASSES, policy)
+    np.testing.assert_allclose(model_importance(result, policy), result.upsample(working), atol=1e-6)
 
 
 # --- API and CLI ----------------------------------------------------------------------------------

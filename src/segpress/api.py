@@ -177,8 +177,8 @@ def build_importance(
 
     A label map holds segpress taxonomy indices (``segpress.taxonomy.CLASSES``) and goes through
     ``policy``. Without an array, mask or label map, ``segmentation`` (of this image, made before) or
-    else ``segmenter`` (None: the shipped model) gives class probabilities and the map is each pixel's
-    expected policy weight. With ``text`` (True: the
+    else ``segmenter`` (None: the shipped model) gives class probabilities and the policy's map rule turns
+    them into the map (``model_importance``). With ``text`` (True: the
     default :class:`~segpress.text.TextDetector`, or one given, or a detection of this image made
     before; None: as the policy's ``[sources]`` says) the detected text regions are added: the map is the maximum of each source's map times its
     policy weight (``importance.combine``). Margins, feathering and the minimum region area default to
@@ -251,17 +251,23 @@ def build_importance(
     )
 
 
-def model_importance(segmentation: Segmentation, policy: Policy) -> np.ndarray:
-    """The expected policy weight per pixel, sum_c p_c * w_c, at the image's resolution (float32).
+def model_importance(segmentation: Segmentation, policy: Policy, rule: str | None = None) -> np.ndarray:
+    """The segmentation's importance under the policy's map rule (or ``rule``), at the image's size (float32).
 
-    ``importance.from_probabilities`` runs on the working-resolution probabilities and the result is
-    resampled: bilinear resampling is linear, so this equals weighting the full-resolution
-    probabilities, at 1/C of the cost. Probability of classes outside the taxonomy (a user model's
-    unmapped classes) is weighted with the policy's default, as label 255 is in ``from_labels``.
+    ``importance.from_probabilities`` runs on the working-resolution probabilities and one map is
+    resampled (bilinearly): for the ``expected`` rule, linear, this equals weighting the full-resolution
+    probabilities at 1/C of the cost; the other rules decide at the resolution the network saw. Probability
+    of classes outside the taxonomy (a user model's unmapped classes) is weighted with the policy's
+    default, as label 255 is in ``from_labels``.
     """
-    weighted = imp.from_probabilities(segmentation.working_probabilities, CLASSES, policy)
-    if segmentation.unknown is not None:
-        weighted = weighted + np.float32(policy.default) * segmentation.unknown
+    rule = policy.map_rule if rule is None else rule
+    weighted = imp.from_probabilities(segmentation.working_probabilities, CLASSES, policy, rule)
+    if segmentation.unknown is not None and policy.default > 0:
+        if rule == "expected":
+            weighted = weighted + np.float32(policy.default) * segmentation.unknown
+        else:
+            weighted = np.maximum(weighted, np.float32(policy.default) * imp.recall(
+                segmentation.unknown, policy.confidence, whole=rule == "regions"))
     return np.clip(segmentation.upsample(weighted), 0.0, 1.0)
 
 

@@ -66,8 +66,15 @@ def region_shares(labels: np.ndarray, classes: Sequence[str], policy: Policy) ->
     return dict(sorted(shares.items(), key=lambda item: item[1], reverse=True))
 
 
-def from_probabilities(probabilities: np.ndarray, classes: Sequence[str], policy: Policy) -> np.ndarray:
-    """Expected weight sum_c p_c * w_c of class probabilities shaped (C, H, W), clipped to [0, 1]."""
+def from_probabilities(
+    probabilities: np.ndarray, classes: Sequence[str], policy: Policy, rule: str | None = None
+) -> np.ndarray:
+    """Importance from class probabilities shaped (C, H, W) by the policy's ``map_rule`` (or ``rule``).
+
+    ``expected``: sum_c p_c * w_c. ``recall``: max_c w_c * min(1, p_c / confidence). ``regions``: recall,
+    with every connected region of p_c >= confidence / 2 that holds a pixel of p_c >= confidence raised to
+    w_c (hysteresis, one class at a time). Float32, clipped to [0, 1]. See ``segpress.policy``.
+    """
     probabilities = np.asarray(probabilities)
     if probabilities.ndim != 3 or probabilities.shape[0] != len(classes):
         raise InputError(
@@ -76,8 +83,33 @@ def from_probabilities(probabilities: np.ndarray, classes: Sequence[str], policy
         )
     if not np.isfinite(probabilities).all():
         raise InputError("probabilities contain NaN or infinite values")
-    expected = np.tensordot(policy.weight_vector(classes), probabilities, axes=1)
-    return np.clip(expected, 0.0, 1.0).astype(np.float32)
+    rule = policy.map_rule if rule is None else rule
+    weights = policy.weight_vector(classes)
+    if rule == "expected":
+        values = np.tensordot(weights, probabilities, axes=1)
+    elif rule in ("recall", "regions"):
+        values = np.zeros(probabilities.shape[1:], np.float32)
+        for index in np.flatnonzero(weights > 0):
+            counted = recall(probabilities[index], policy.confidence, whole=rule == "regions")
+            np.maximum(values, weights[index] * counted, out=values)
+    else:
+        raise OptionError(f"unknown map rule {rule!r}")
+    return np.clip(values, 0.0, 1.0).astype(np.float32)
+
+
+def recall(probability: np.ndarray, confidence: float, *, whole: bool = False) -> np.ndarray:
+    """How much one class counts per pixel: min(1, p / confidence); with ``whole``, 1 over every connected
+    region of p >= confidence / 2 that reaches p >= confidence somewhere (8-connected)."""
+    counted = np.minimum(np.asarray(probability, np.float32) / np.float32(confidence), np.float32(1))
+    if whole:
+        core = counted >= 1
+        if core.any():
+            regions, _ = ndimage.label(counted >= 0.5, structure=np.ones((3, 3), dtype=bool))
+            kept = np.zeros(regions.max() + 1, dtype=bool)
+            kept[regions[core]] = True
+            kept[0] = False
+            counted[kept[regions]] = 1
+    return counted
 
 
 def from_array(values: np.ndarray) -> np.ndarray:

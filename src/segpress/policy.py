@@ -16,6 +16,8 @@ Presets ship as ``segpress/policies/<name>.toml``. A user policy is a ``.toml``,
     margin = 6           # pixels, or a fraction of the longer side if < 1
     feather = 0.02       # 2% of the longer side
     min_area = 32        # pixels, or a fraction of the image area if < 1
+    map_rule = "regions" # how class probabilities become importance (below)
+    confidence = 0.5     # the probability at which a class counts in full
 
     [weights]
     person = 1.0
@@ -24,6 +26,18 @@ Presets ship as ``segpress/policies/<name>.toml``. A user policy is a ``.toml``,
     pole = 0.3
 
 The YAML form is the same keys at top level with ``weights`` as a mapping.
+
+**Map rules.** A segmentation model gives each pixel a probability p_c per class; ``map_rule`` says how
+the class weights w_c turn them into importance (``importance.from_probabilities``; a label map or a
+mask is used as given):
+
+- ``expected`` (the default): sum_c p_c * w_c, the expected weight. A person the model is 70 % sure
+  of is coded at 0.7, between the two qualities, and a mid-weight class sharing a pixel drags it down.
+- ``recall``: max_c w_c * min(1, p_c / confidence): a class at least ``confidence`` likely counts in
+  full, one less likely in proportion; no class lowers another.
+- ``regions``: ``recall``, and every connected region where a class is at least
+  confidence / 2 likely and that touches a pixel where it is at least ``confidence`` likely counts in
+  full (hysteresis): an object the model found is kept whole at its weight, its uncertain edges included.
 
 **Sources.** The importance map can come from several sources at once: the *classes* (the
 segmentation model, or a label map, weighed by ``[weights]``), a user *mask* (or an array), and
@@ -59,6 +73,8 @@ from segpress.taxonomy import CLASSES
 _FILE_SUFFIXES = (".toml", ".yaml", ".yml")
 # Importance sources a policy can weigh in its [sources] table (see the module docstring).
 SOURCES = ("classes", "mask", "text")
+# How class probabilities become importance (see "Map rules" above; importance.from_probabilities).
+MAP_RULES = ("expected", "recall", "regions")
 
 
 def _is_number(value: object) -> bool:
@@ -78,6 +94,8 @@ class Policy:
     min_area: float = 64
     description: str = ""
     sources: Mapping[str, float] = field(default_factory=dict)  # source -> weight; unlisted: 1
+    map_rule: str = "expected"  # one of MAP_RULES
+    confidence: float = 0.5  # probability at which a class counts in full (map rules recall, regions)
 
     def __post_init__(self) -> None:
         for key in ("name", "description"):
@@ -94,6 +112,10 @@ class Policy:
             value = getattr(self, key)
             if not _is_number(value) or not math.isfinite(value) or value < 0:
                 raise OptionError(f"'{key}' must be a non-negative number, got {value!r}")
+        if self.map_rule not in MAP_RULES:
+            raise OptionError(f"unknown map_rule {self.map_rule!r}; valid rules: {', '.join(MAP_RULES)}")
+        if not _is_number(self.confidence) or not 0.0 < self.confidence <= 1.0:
+            raise OptionError(f"'confidence' must be a number in (0, 1], got {self.confidence!r}")
         if not isinstance(self.sources, Mapping):
             raise OptionError("'sources' must be a table of source = weight")
         for source, weight in self.sources.items():

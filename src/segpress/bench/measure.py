@@ -121,7 +121,9 @@ class Prepared:
 def prepare(loaded: LoadedImage, truth: np.ndarray | None, settings: BenchSettings, threads: int | None) -> Prepared:
     policy = settings.policy_object
     chosen = build_importance(loaded, segmenter=worker_segmenter(settings.segmenter, threads), policy=policy)
-    model_weights = model_importance(chosen.segmentation, policy)
+    # The judge is the model's expected weight whatever the policy's map rule, so that map rules are
+    # compared on the same region.
+    model_weights = model_importance(chosen.segmentation, policy, rule="expected")
     if truth is None:
         judge = Judge("model", model_weights, model_weights >= REGION_THRESHOLD, None)
     else:
