@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/batch.py [--camvid ../shared/data/camvid] [--limit N] [--single N] [--out benchmarks/results]
 
 On the CamVid val frames (101 PNGs, 480x360), all with the shipped model, the default policy, JPEG,
-``compare`` off (batch's default), in this order and in one run:
+``compare`` off (``--no-compare``, so no fallback check either), in this order and in one run:
 
 1. ``segpress compress FRAMES... -o DIR --no-compare``: one process, one image at a time (the model
    loaded once).
@@ -97,7 +97,7 @@ def batch_run(source: Path, destination: Path, engine: str, workers: int) -> dic
     if engine == "ray":
         sampler.start()  # Ray's actors are gone when the run returns: watch them while it runs
     try:
-        summary = run_batch(str(source), str(destination), job_settings(), engine=engine, workers=workers,
+        summary = run_batch(str(source), str(destination), job_settings(compare=False), engine=engine, workers=workers,
                             observer=timeline)
     finally:
         sampler.finish()

@@ -83,7 +83,63 @@ def test_compare_reports_the_saving_against_uniform_libjpeg_turbo_too(photo, reg
 def test_compare_false_reports_no_saving(photo, region):
     result = segpress.compress(photo, importance=region, compare=False)
     assert result.saving is None and result.uniform_size is None and result.baselines == {}
+    assert result.fallback is None  # the check needs the comparison's uniform search
     assert strict_dumps(result.summary())
+
+
+# --- the fallback to the uniform file -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", codecs.names())
+def test_fallback_writes_the_uniform_file_when_the_adaptive_one_is_not_smaller(photo, codec, name):
+    """Importance 0.5 everywhere codes the whole picture between the qualities: never better than uniform."""
+    half = np.full(photo.shape[:2], 0.5, np.float32)
+    result = segpress.compress(photo, importance=half, format=name)
+    kept = segpress.compress(photo, importance=half, format=name, fallback=False)
+    assert result.fallback is True and kept.fallback is None
+    assert (result.adaptive_size, result.adaptive_psnr_inside) == (kept.size, kept.psnr_inside)
+    assert kept.saving < 0 <= result.saving  # the adaptive file lost; the uniform one is its own reference
+    assert result.saving == 0 and result.roi_quality == result.bg_quality == result.uniform_quality
+    assert result.psnr_inside >= kept.psnr_inside  # at least the adaptive file's quality inside
+    assert result.data == codec.encode_uniform(photo, int(result.roi_quality), codecs.EncodeSettings())
+    assert "uniform" in result.notes[-1] and "--no-fallback" in result.notes[-1]
+    assert strict_dumps(result.summary())
+
+
+def test_no_fallback_when_the_adaptive_file_is_smaller(photo, region):
+    result = segpress.compress(photo, importance=region)
+    assert result.fallback is False and result.adaptive_size is None and result.saving > 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_at_defaults_the_saving_is_never_negative(photo, seed):
+    """Blobs at random levels, some of them badly suited to region coding: the file handed out never
+    needs more bytes than the uniform encode with the same PSNR inside."""
+    rng = np.random.default_rng(seed)
+    values = np.zeros(photo.shape[:2], np.float32)
+    for _ in range(rng.integers(1, 6)):
+        top, left = rng.integers(0, HEIGHT - 8), rng.integers(0, WIDTH - 8)
+        values[top : top + rng.integers(8, HEIGHT), left : left + rng.integers(8, WIDTH)] = rng.uniform(0.3, 1)
+    result = segpress.compress(photo, importance=values, format=["jpeg", "webp", "avif"][seed % 3])
+    assert result.saving is None or result.saving >= 0
+
+
+def test_fallback_under_a_size_target_keeps_the_budget(photo):
+    half = np.full(photo.shape[:2], 0.5, np.float32)
+    result = segpress.compress(photo, importance=half, target_size=3000)
+    kept = segpress.compress(photo, importance=half, target_size=3000, fallback=False)
+    assert result.fallback is True and result.size <= 3000
+    assert result.psnr_inside > kept.psnr_inside == result.adaptive_psnr_inside
+    assert result.rate_reached == (result.size >= 0.97 * 3000) and (result.rate_note is None) == result.rate_reached
+
+
+def test_fallback_file_keeps_the_map(photo, tmp_path):
+    half = np.full(photo.shape[:2], 0.5, np.float32)
+    result = segpress.compress(photo, importance=half, keep_map=True)
+    assert result.fallback is True
+    path = tmp_path / "fallback.jpg"
+    path.write_bytes(result.data)
+    assert inspect_file(path).map is not None
 
 
 @pytest.mark.parametrize("importance", ["none", "all"])

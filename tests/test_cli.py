@@ -199,6 +199,18 @@ def test_no_compare_skips_the_uniform_search(capsys, tmp_path, files):
     assert summary["uniform_size"] is None and summary["saving"] is None
 
 
+def test_a_uniform_file_that_wins_is_written_and_said(capsys, tmp_path, files):
+    """A mask of 50 % grey codes everything between the qualities: uniform wins, the table says so."""
+    half = save(tmp_path / "half.png", np.full((HEIGHT, WIDTH), 128, np.uint8))
+    table = cli(capsys, "compress", files["photo"], "-o", tmp_path / "u.jpg", "--mask", half)
+    assert table.code == 0, table.err
+    assert "uniform" in table.out and "written" in table.out and "--no-fallback" in table.out
+    kept = cli(capsys, "compress", files["photo"], "-o", tmp_path / "a.jpg", "--mask", half, "--no-fallback", "--json")
+    (summary,) = strict_json(kept.out)
+    assert summary["fallback"] is None and summary["saving"] < 0
+    assert (tmp_path / "u.jpg").stat().st_size != (tmp_path / "a.jpg").stat().st_size
+
+
 def test_huge_margin_and_feather_reach_no_further_than_the_image(capsys, tmp_path, files):
     """--margin 1e9 used to be a MemoryError: it now costs what the image's size costs and protects it all."""
     sizes = []

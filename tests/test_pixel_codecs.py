@@ -14,7 +14,8 @@ from segpress.codecs.jxl_pixels import distance
 from segpress.embedded import pack
 from segpress.errors import CodecError, OptionError, SegpressError
 from segpress.metrics import psnr
-from segpress.ratecontrol import decode_like, match_uniform
+from segpress.ratecontrol import decode_like
+from segpress.uniform import match_uniform
 
 PIXEL_CODECS = ["webp", "avif", "j2k", "jxl-pixels"]
 EXIF = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x0f\x00\x02\x00\x00\x00\x09\x00\x00\x00\x1a\x00\x00\x00\x00segpress\x00"

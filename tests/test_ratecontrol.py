@@ -1,5 +1,7 @@
 """Rate control: a byte budget or a PSNR inside the region, for every codec, in at most 8 encodes."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -15,9 +17,9 @@ from segpress.ratecontrol import (
     fit_roi_psnr,
     fit_size,
     format_size,
-    match_uniform,
     parse_size,
 )
+from segpress.uniform import fit_uniform_size, match_uniform
 
 SETTINGS = EncodeSettings(85, 25)
 
@@ -147,3 +149,23 @@ def test_uniform_match_of_a_grey_webp(photo):
     grey = np.ascontiguousarray(pixels[..., 0])
     match = match_uniform(codecs.get("webp"), grey, region, 36.0, SETTINGS)
     assert match.reached and match.size > 0
+
+
+@pytest.mark.parametrize("start", [None, 1, 100])
+def test_fit_uniform_size_is_the_highest_quality_within_the_budget(photo, start):
+    codec = codecs.get("jpeg")
+    pixels, _, region = photo
+    target = len(codec.encode_uniform(pixels, 60, SETTINGS)) + 50
+    fit = fit_uniform_size(codec, pixels, region, target, SETTINGS, start=start)
+    assert fit.quality == 60 and len(fit.data) <= target
+    assert fit.psnr_inside == pytest.approx(psnr(pixels, decode_like(codec, fit.data, pixels), region))
+    assert fit_uniform_size(codec, pixels, region, 10, SETTINGS) is None  # below quality 1
+
+
+def test_uniform_match_keeps_the_smallest_file_that_reaches(photo):
+    codec = codecs.get("jpeg")
+    pixels, _, region = photo
+    match = match_uniform(codec, pixels, region, 36.0, SETTINGS)
+    assert match.data_quality == math.ceil(match.quality) and match.data_psnr >= 36.0
+    assert match.data == codec.encode_uniform(pixels, match.data_quality, SETTINGS)
+    assert match_uniform(codec, pixels, region, 1000.0, SETTINGS).data is None  # quality 100 does not reach

@@ -8,14 +8,16 @@ Data flow::
         --shape-->
     codec.encode(pixels, importance) --> file bytes --decode--> PSNR inside / outside the region
         (or, for a target: ratecontrol.fit_size / fit_roi_psnr --> the file, its qualities, encodes)
-    ratecontrol.match_uniform --> bytes a uniform encode needs for the same PSNR inside (the saving)
+    uniform.match_uniform --> bytes a uniform encode needs for the same PSNR inside (the saving)
+        --uniform.fallback_file--> that uniform file instead, when the adaptive one is not smaller
+        (a size target: the uniform file of the budget, when its PSNR inside is better)
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import version as package_version
 from os import PathLike
 from typing import Any
@@ -32,16 +34,17 @@ from .metrics import bits_per_pixel, psnr
 from .options import CompressOptions, check_sources
 from .policy import Policy, load_policy
 from .ratecontrol import (
+    SIZE_TOLERANCE,
     RateResult,
     decode_like,
     fit_roi_psnr,
     fit_size,
     format_size,
-    match_uniform,
 )
 from .segmenters import Segmentation, Segmenter, resolve_segmenter
 from .taxonomy import CLASSES
 from .text import TextDetection, TextDetector, default_detector
+from .uniform import UniformMatch, fallback_file, match_uniform
 
 ImageSource = str | PathLike | bytes | np.ndarray | Image.Image
 SegmenterSource = Segmenter | str | PathLike | None
@@ -92,6 +95,12 @@ class CompressResult:
     rate_encodes: int | None = None  # encodes the search took (at most ratecontrol.MAX_ENCODES)
     rate_reached: bool | None = None  # within 3 % under the size / 0.1 dB over the PSNR (or adjacent qualities)
     rate_note: str | None = None  # why not, when not reached
+    # The fallback (``CompressOptions.fallback``): True when the uniform file was written because the
+    # region-adaptive one was not smaller at the same PSNR inside (or, for a size target, had the worse
+    # PSNR inside at that size); False when checked and the adaptive file was kept; None when not checked.
+    fallback: bool | None = None
+    adaptive_size: int | None = None  # the region-adaptive file's bytes, when the uniform one replaced it
+    adaptive_psnr_inside: float | None = None  # and its PSNR inside
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -320,6 +329,9 @@ def compress(
         compare: also find the uniform encode with the same PSNR inside (costs a few encodes).
         effort: the encoder's speed/effort, 1 (fastest) .. 9 (smallest); None: each encoder's default
             (WebP method, AVIF speed and JPEG XL effort; JPEG, jxl and JPEG 2000 have none to change).
+        fallback: when that uniform encode is smaller than the adaptive file (a size target: when the
+            uniform file of the budget has the better PSNR inside), return the uniform file instead
+            (``fallback`` True and a note in the result). Needs ``compare``: without it nothing is checked.
     Returns:
         CompressResult with the file bytes and its statistics (``encode_seconds``: every encode of a
         rate-control search together).
@@ -382,16 +394,73 @@ def compress(
     if chosen_options.compare and chosen.region.any():
         # The reference carries the same ICC/EXIF, so metadata does not count as a saving.
         match = match_uniform(codec, loaded.pixels, chosen.region, result.psnr_inside, settings, base_metadata)
-        result.uniform_size = match.size
-        result.uniform_quality = match.quality
-        result.uniform_reached = match.reached
-        result.uniform_reference = codec.uniform_reference
+        _set_uniform(result, codec, match)
+        if chosen_options.fallback:
+            started = time.perf_counter()
+            uniform = fallback_file(codec, loaded.pixels, chosen.region, result.size, result.psnr_inside, match,
+                                    target_bytes, settings, base_metadata)
+            result.fallback = uniform is not None
+            if uniform is not None:
+                _use_uniform(result, codec, loaded, chosen.region, uniform, target_bytes, settings, base_metadata,
+                             with_map)
+            result.encode_seconds += time.perf_counter() - started
+        # The other plain encoders of the format, against the file handed out.
         for name, encode in codec.uniform_baselines(loaded.pixels, settings).items():
             other = match_uniform(codec, loaded.pixels, chosen.region, result.psnr_inside, settings, base_metadata,
                                   encode)
             result.baselines[name] = {"size": other.size, "quality": other.quality, "reached": other.reached,
                                       "saving": 1.0 - result.size / other.size}
     return result
+
+
+def _set_uniform(result: CompressResult, codec: codecs.Codec, match: UniformMatch) -> None:
+    result.uniform_size = match.size
+    result.uniform_quality = match.quality
+    result.uniform_reached = match.reached
+    result.uniform_reference = codec.uniform_reference
+
+
+def _use_uniform(result: CompressResult, codec: codecs.Codec, loaded: LoadedImage, region: np.ndarray,
+                 uniform: tuple[bytes, int], target_bytes: int | None, settings: EncodeSettings,
+                 metadata: Metadata, with_map: Any) -> None:
+    """``result`` now describes the uniform file: its bytes, qualities and PSNRs; its saving is 0 (it is
+    its own uniform reference) and a note says what was replaced."""
+    data, quality = uniform
+    uniform_settings = replace(settings, roi_quality=quality, bg_quality=quality)
+    mapped = with_map(uniform_settings)
+    if mapped is not metadata:  # --keep-map: the same pixels, the map's description added
+        with_description = codec.encode_uniform(loaded.pixels, quality, settings, mapped)
+        if target_bytes is None or len(with_description) <= target_bytes:
+            data = with_description
+    if target_bytes is None:
+        why = (f"the region-adaptive file ({result.size:,} B) was "
+               f"{100 * (result.size / (result.uniform_size or 1) - 1):.1f} % larger than a uniform encode with "
+               f"its PSNR inside ({result.psnr_inside:.2f} dB)")
+    decoded = decode_like(codec, data, loaded.pixels)
+    result.adaptive_size, result.adaptive_psnr_inside = result.size, result.psnr_inside
+    result.data = data
+    result.roi_quality = result.bg_quality = float(quality)
+    result.psnr_inside = psnr(loaded.pixels, decoded, region)
+    result.psnr_outside = psnr(loaded.pixels, decoded, ~region)
+    result.uniform_size, result.uniform_quality, result.uniform_reached = float(len(data)), float(quality), True
+    if result.target_kind is not None:
+        _describe_rate(result, quality, target_bytes)
+    if target_bytes is not None:
+        why = (f"within the budget the region-adaptive file had {result.adaptive_psnr_inside:.2f} dB inside, "
+               f"this one {result.psnr_inside:.2f} dB")
+    result.notes.append(f"uniform {codec.name} quality {quality} written: {why} (--no-fallback keeps the adaptive file)")
+
+
+def _describe_rate(result: CompressResult, quality: int, target_bytes: int | None) -> None:
+    """The rate figures of a uniform file that replaced the one rate control chose."""
+    if target_bytes is not None:  # the highest whole quality within the budget
+        result.rate_reached = result.size >= (1 - SIZE_TOLERANCE) * target_bytes
+        why = "uniform quality 100 makes no bigger file" if quality >= 100 else f"uniform quality {quality + 1} is over it"
+        under = 100 * (1 - result.size / target_bytes)
+        result.rate_note = None if result.rate_reached else f"{format_size(result.size)}, {under:.1f} % under the target: {why}"
+    else:  # it reaches the adaptive file's PSNR inside, so the target too if that did
+        result.rate_reached = bool(result.target is not None and result.psnr_inside >= result.target)
+        result.rate_note = None if result.rate_reached else result.rate_note
 
 
 def _fit(codec: codecs.Codec, pixels: np.ndarray, chosen: Importance, target_bytes: int | None,

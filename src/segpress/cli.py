@@ -38,7 +38,7 @@ from .imageio import (
     load_image,
     output_path,
 )
-from .options import BATCH_DEFAULTS, CompressOptions, check_max_pixels, check_sources
+from .options import CompressOptions, check_max_pixels, check_sources
 from .text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
 
 # What only a command needs is imported inside it: `segpress --version` and `--help` load no model
@@ -167,7 +167,7 @@ def compress(
     report = stderr if output == STREAM else stdout  # with -o -, stdout carries the file
     table = ResultTable(report, "segpress compress", compress_columns(chosen.rate_control),
                         [display_path(target) for target in targets.values()])
-    notes: list[str] = []  # rate-control misses, printed under the table
+    notes: list[str] = []  # rate-control misses and the results' notes (a fallback among them), under the table
     failures = 0
     written: dict[Path, Path] = {}  # output -> input, so two inputs never write the same file
     with CompressProgress(stderr, len(inputs), shown=not (quiet or as_json)) as progress:
@@ -505,8 +505,6 @@ def formats() -> None:
     "format": {"help": f"{', '.join(codecs.names())} (`segpress formats`: those installed)."},
     "target_size": {"help": "Byte budget per file (40000, 40KB, 1.5MB, 40KiB)."},
     "target_roi_psnr": {"help": "PSNR (dB) inside the important region, at --bg-quality."},
-    "compare": {"default": BATCH_DEFAULTS["compare"],
-                "help": "Also measure the uniform encode with the same PSNR inside (extra encodes)."},
 })
 def batch(
     source: Annotated[str, typer.Argument(metavar="SRC", help="Folder, glob or file: a local path or an fsspec URL (s3://bucket/photos).", show_default=False)],

@@ -87,6 +87,8 @@ def _uniform(result: CompressResult) -> str:
 def _saving(result: CompressResult) -> str:
     if result.saving is None:
         return "-"
+    if result.fallback:
+        return "uniform"  # the uniform file was written: a note under the table says why
     # Even quality 100 did not reach the same PSNR: the uniform size, and so the saving, is a lower bound.
     return f"{'' if result.uniform_reached else '>'}{100 * result.saving:.1f}%"
 

@@ -34,8 +34,9 @@ from .imageio import DEFAULT_MAX_PIXELS
 from .ratecontrol import parse_size
 
 QUALITY_RANGE = (1, 100)
-# Where segpress batch's defaults differ: no uniform comparison (2-4 extra encodes per image) unless asked.
-BATCH_DEFAULTS = {"compare": False}
+# Where segpress batch's defaults differ: nowhere at present. (It used to skip the uniform comparison, 2-4
+# extra encodes per image, but the fallback to the uniform file needs it: --no-compare opts out.)
+BATCH_DEFAULTS: dict[str, Any] = {}
 _LENGTH_DOC = "pixels (>= 1) or a fraction of the longer side (< 1)"
 
 
@@ -106,8 +107,17 @@ class CompressOptions:
     strip: bool = _option(False, "Remove ICC profile and EXIF.", doc="Drop the ICC profile and EXIF.")
     keep_map: bool = _option(False, "Embed the importance map (see `segpress inspect`).")
     compare: bool = _option(
-        True, "Measure the uniform encode with the same PSNR inside.", flag="--compare/--no-compare",
-        doc="Also find the uniform encode with the same PSNR inside (the saving).",
+        True, "Measure the uniform encode with the same PSNR inside (--no-compare: no saving, no fallback check).",
+        flag="--compare/--no-compare",
+        doc="Also find the uniform encode with the same PSNR inside (the saving); needed by the fallback.",
+    )
+    fallback: bool = _option(
+        True,
+        "Write the uniform file when it is smaller at the same PSNR inside (with --target-size: better inside "
+        "at the budget); --no-fallback keeps the region-adaptive file. Checked with --compare only.",
+        flag="--fallback/--no-fallback",
+        doc="Return the uniform file when the region-adaptive one is not smaller at the same PSNR inside "
+            "(a size target: when the uniform file of the budget is better inside); needs compare.",
     )
     # The server has its own pixel limit (segpress serve --max-pixels), not one per request.
     max_pixels: int = _option(
@@ -135,7 +145,7 @@ class CompressOptions:
             "format": get_codec(self.format).name, "roi_quality": int(self.roi_quality),
             "bg_quality": int(self.bg_quality), "target_size": target_size, "target_roi_psnr": target_roi_psnr,
             "progressive": bool(self.progressive), "strip": bool(self.strip), "keep_map": bool(self.keep_map),
-            "compare": bool(self.compare), "max_pixels": int(self.max_pixels),
+            "compare": bool(self.compare), "fallback": bool(self.fallback), "max_pixels": int(self.max_pixels),
             "effort": None if self.effort is None else int(self.effort),
         }
         for name, value in normal.items():

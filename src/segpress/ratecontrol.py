@@ -1,10 +1,4 @@
-"""Searches over an encoder's qualities: the uniform match behind the saving, and the rate control.
-
-``match_uniform``: the saving segpress reports is "bytes of the region-adaptive file" against "bytes a
-uniform encode of the same format needs for the same PSNR inside the important region". That uniform
-size comes from a bisection over the integer quality (PSNR grows with quality), then a log-linear
-interpolation of the size between the two qualities that bracket the target, so the figure does not
-jump by whole quality steps.
+"""Searches over an encoder's qualities for a target: the rate control.
 
 ``fit_size`` and ``fit_roi_psnr``: the region-adaptive file for a byte budget (``--target-size``) or
 for a PSNR inside the important region (``--target-roi-psnr``), in at most ``MAX_ENCODES`` encodes
@@ -41,7 +35,6 @@ import numpy as np
 from PIL import Image
 
 from .codecs import Codec, EncodeSettings, Metadata
-from .codecs.base import UniformEncoder
 from .conditioning import jpeg_scale
 from .errors import OptionError
 from .metrics import psnr
@@ -66,14 +59,6 @@ _PSNR_CEILING = 100.0  # dB: stands in for an infinite PSNR (a lossless region) 
 # KB and MB are decimal (1000, 1000^2 bytes), as disks and browsers count; KiB and MiB binary.
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2, "mib": 1024**2}
 _SIZE_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class UniformMatch:
-    size: float  # bytes, interpolated between the bracketing qualities
-    quality: float  # the (fractional) quality that reaches the target
-    encodes: int  # how many encodes the search took
-    reached: bool  # False when even quality 100 stays below the target: size is then a lower bound
 
 
 @dataclass(frozen=True)
@@ -105,76 +90,6 @@ def decode_like(codec: Codec, data: bytes, pixels: np.ndarray) -> np.ndarray:
     if pixels.ndim == 2 and decoded.ndim == 3:
         decoded = np.asarray(Image.fromarray(np.ascontiguousarray(decoded[..., :3])).convert("L"))
     return decoded
-
-
-def match_uniform(
-    codec: Codec,
-    pixels: np.ndarray,
-    region: np.ndarray,
-    target_psnr: float,
-    settings: EncodeSettings,
-    metadata: Metadata = Metadata(),
-    encode: UniformEncoder | None = None,
-) -> UniformMatch:
-    """The smallest uniform encode whose PSNR over ``region`` reaches ``target_psnr``.
-
-    ``encode``: another uniform encoder of the codec's format (``Codec.uniform_baselines``) instead of
-    ``codec.encode_uniform``; ``codec`` still decodes.
-    """
-    measured: dict[int, tuple[int, float]] = {}
-    encode_uniform = codec.encode_uniform if encode is None else encode
-
-    def measure(quality: int) -> tuple[int, float]:
-        if quality not in measured:
-            data = encode_uniform(pixels, quality, settings, metadata)
-            measured[quality] = (len(data), psnr(pixels, decode_like(codec, data, pixels), region))
-        return measured[quality]
-
-    start = round(settings.roi_quality)
-    low, high = _bracket(lambda quality: measure(quality)[1] >= target_psnr, start)
-    if low == 0:
-        return UniformMatch(float(measure(high)[0]), float(high), len(measured), reached=True)
-    if high == 101:
-        return UniformMatch(float(measure(low)[0]), float(low), len(measured), reached=False)
-    (size_low, psnr_low), (size_high, psnr_high) = measure(low), measure(high)
-    fraction = 1.0 if psnr_high == psnr_low else (target_psnr - psnr_low) / (psnr_high - psnr_low)
-    fraction = min(max(fraction, 0.0), 1.0)
-    size = math.exp(math.log(size_low) + fraction * (math.log(size_high) - math.log(size_low)))
-    return UniformMatch(size, low + fraction, len(measured), reached=True)
-
-
-def _bracket(reaches: Callable[[int], bool], start: int) -> tuple[int, int]:
-    """Adjacent qualities (low, high) with ``reaches(high)`` and not ``reaches(low)``.
-
-    Gallops away from ``start`` (usually the answer is within a step or two of the ROI quality),
-    then bisects. ``low == 0`` means quality 1 already reaches; ``high == 101`` that 100 does not.
-    """
-    start = min(max(start, 1), 100)
-    if reaches(start):
-        low, high, step = start, start, 1
-        while low > 1:
-            low = max(high - step, 1)
-            if not reaches(low):
-                break
-            high, step = low, step * 2
-        else:
-            return 0, 1
-    else:
-        low, high, step = start, start, 1
-        while high < 100:
-            high = min(low + step, 100)
-            if reaches(high):
-                break
-            low, step = high, step * 2
-        else:
-            return 100, 101
-    while high - low > 1:
-        middle = (low + high) // 2
-        if reaches(middle):
-            high = middle
-        else:
-            low = middle
-    return low, high
 
 
 # --- sizes -------------------------------------------------------------------------------------------

@@ -28,8 +28,6 @@ from ..segmenters.loading import shipped_model_dir
 from ..text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
 from ..text import default_detector, detector_for
 
-# Where a batch differs from one compress: the uniform comparison costs 2-4 extra encodes per image.
-
 
 @dataclass(frozen=True)
 class JobSettings:

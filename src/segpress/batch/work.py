@@ -171,11 +171,12 @@ def done(job: Job, task: Task, result: api.CompressResult, bytes_in: int, second
         "psnr_roi": _rounded(figures["psnr_inside"], 3),  # dB inside the important region
         "psnr_outside": _rounded(figures["psnr_outside"], 3),
         "important_fraction": _rounded(figures["important_fraction"], 4),
-        "saving": _rounded(figures["saving"], 4),  # against a uniform encode; None unless --compare
-        # The uniform encode of the same format with the same PSNR inside (None unless --compare); not
+        "saving": _rounded(figures["saving"], 4),  # against a uniform encode; None with --no-compare
+        # The uniform encode of the same format with the same PSNR inside (None with --no-compare); not
         # reached: even quality 100 fell short, so the figure is a lower bound.
         "bytes_uniform": None if result.uniform_size is None else round(result.uniform_size),
         "uniform_reached": result.uniform_reached,
+        "fallback": figures["fallback"],  # True: the uniform file was written (see notes); None: not checked
         "rate_reached": figures["rate_reached"],
         "notes": result.notes,
         "seconds": round(seconds, 4),

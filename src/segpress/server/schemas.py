@@ -103,7 +103,8 @@ class CompressResponse(BaseModel):
     input_size: int = Field(description="Bytes of the upload.")
     summary: dict[str, Any] = Field(
         description="size, bpp, psnr_inside, psnr_outside, important_fraction, uniform_size, saving, "
-        "roi_quality, bg_quality, encode_seconds... as in `segpress compress --json`."
+        "roi_quality, bg_quality, encode_seconds, fallback (true: the uniform file was returned, see notes)... "
+        "as in `segpress compress --json`."
     )
     regions: dict[str, float] = Field(description="Protected class (weight > 0) -> share of pixels.")
     weights: dict[str, float] = Field(description="The importance of every class that was used.")

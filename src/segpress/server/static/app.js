@@ -363,7 +363,7 @@
       $("stat-saving").textContent = "– (nothing important)";
     } else {
       $("stat-uniform").textContent = `${bound}${bytesText(s.uniform_size)}`;
-      $("stat-saving").textContent = `${bound}${percent(s.saving, 1)}`;
+      $("stat-saving").textContent = s.fallback ? "– (the uniform file: see the note)" : `${bound}${percent(s.saving, 1)}`;
     }
     $("stat-psnr").textContent = `${db(s.psnr_inside)} / ${db(s.psnr_outside)} dB`;
     $("stat-area").textContent = percent(s.important_fraction, 1);
@@ -384,7 +384,8 @@
     }
     el.wrap.dataset.ready = "true";
     let saving = "measuring the saving…";
-    if (compared) saving = s.saving == null ? "no important region" : `${percent(s.saving, 1)} smaller than uniform`;
+    if (compared) saving = s.saving == null ? "no important region"
+      : s.fallback ? "uniform file: the region-adaptive one was not smaller" : `${percent(s.saving, 1)} smaller than uniform`;
     setStatus(`${state.image.width}×${state.image.height} · ${bytesText(s.size)} · ${saving}`);
   }
 
