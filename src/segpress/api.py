@@ -392,13 +392,13 @@ def compress(
         result.rate_reached = rate.reached
         result.rate_note = rate.note or None
     if chosen_options.compare and chosen.region.any():
-        # The reference carries the same ICC/EXIF, so metadata does not count as a saving.
-        match = match_uniform(codec, loaded.pixels, chosen.region, result.psnr_inside, settings, base_metadata)
+        # The reference carries the same ICC/EXIF (and map, with keep_map): metadata does not count as a saving.
+        match = match_uniform(codec, loaded.pixels, chosen.region, result.psnr_inside, settings, with_map(settings))
         _set_uniform(result, codec, match)
         if chosen_options.fallback:
             started = time.perf_counter()
             uniform = fallback_file(codec, loaded.pixels, chosen.region, result.size, result.psnr_inside, match,
-                                    target_bytes, settings, base_metadata)
+                                    target_bytes, settings, with_map(settings))
             result.fallback = uniform is not None
             if uniform is not None:
                 _use_uniform(result, codec, loaded, chosen.region, uniform, target_bytes, settings, base_metadata,
@@ -428,10 +428,10 @@ def _use_uniform(result: CompressResult, codec: codecs.Codec, loaded: LoadedImag
     data, quality = uniform
     uniform_settings = replace(settings, roi_quality=quality, bg_quality=quality)
     mapped = with_map(uniform_settings)
-    if mapped is not metadata:  # --keep-map: the same pixels, the map's description added
-        with_description = codec.encode_uniform(loaded.pixels, quality, settings, mapped)
-        if target_bytes is None or len(with_description) <= target_bytes:
-            data = with_description
+    if mapped is not metadata:  # --keep-map: the same pixels, the map describing the uniform qualities
+        described = codec.encode_uniform(loaded.pixels, quality, settings, mapped)
+        if len(described) <= (result.size if target_bytes is None else target_bytes):
+            data = described
     if target_bytes is None:
         why = (f"the region-adaptive file ({result.size:,} B) was "
                f"{100 * (result.size / (result.uniform_size or 1) - 1):.1f} % larger than a uniform encode with "

@@ -155,10 +155,11 @@ def fallback_file(codec: Codec, pixels: np.ndarray, region: np.ndarray, adaptive
                   metadata: Metadata) -> tuple[bytes, int] | None:
     """The uniform file (and its whole quality) to hand out instead of the adaptive one, or None to keep that.
 
-    ``match``: the uniform encode with the adaptive file's PSNR inside. Without a size target: when the
-    adaptive file is not smaller than it (its interpolated size), the smallest uniform file ``match``
-    measured that reaches that PSNR (at a whole quality, so up to one quality step over the interpolated
-    size); no encode more. With a size target: the uniform file within the budget has the better PSNR
+    ``match``: the uniform encode with the adaptive file's PSNR inside. Without a size target: the
+    smallest uniform file ``match`` measured that reaches that PSNR, when the adaptive file is not
+    smaller than it (nor than the interpolated size); no encode more. (Within one quality step of the
+    uniform curve the interpolated saving can be slightly negative while every uniform file that reaches
+    the PSNR is bigger: the adaptive file is then kept, and the saving shows the small loss.) With a size target: the uniform file within the budget has the better PSNR
     inside exactly when that smallest reaching file fits the budget (PSNR and size grow with the
     quality), so the comparison decides without an encode, and only a fallback searches upwards from
     there for the uniform file of the highest quality within the budget (a few encodes).
@@ -166,7 +167,10 @@ def fallback_file(codec: Codec, pixels: np.ndarray, region: np.ndarray, adaptive
     if match.data is None or match.data_quality is None:
         return None
     if target_bytes is None:
-        return (match.data, match.data_quality) if adaptive_size >= match.size else None
+        # Between two whole qualities the adaptive file can be above the interpolated size and still
+        # smaller than the uniform file that reaches its PSNR: then no real uniform file beats it.
+        wins = adaptive_size >= match.size and len(match.data) <= adaptive_size
+        return (match.data, match.data_quality) if wins else None
     if len(match.data) > target_bytes or not (match.data_psnr or 0.0) > adaptive_psnr:
         return None
     fit = fit_uniform_size(codec, pixels, region, target_bytes, settings, metadata, start=match.data_quality)
