@@ -97,7 +97,7 @@ def test_optional_keys_default_and_name_comes_from_the_file(tmp_path):
     policy = load_policy(path)
     assert (policy.name, policy.default, policy.margin, policy.feather, policy.min_area) == ("mine", 0.0, 4, 8, 64)
     assert policy.weights == {"person": 1.0}
-    assert (policy.map_rule, policy.confidence) == ("expected", 0.5)
+    assert (policy.map_rule, policy.confidence) == ("recall", 0.5)
 
 
 BAD_FILES = [

@@ -16,7 +16,7 @@ Presets ship as ``segpress/policies/<name>.toml``. A user policy is a ``.toml``,
     margin = 6           # pixels, or a fraction of the longer side if < 1
     feather = 0.02       # 2% of the longer side
     min_area = 32        # pixels, or a fraction of the image area if < 1
-    map_rule = "regions" # how class probabilities become importance (below)
+    map_rule = "recall"  # how class probabilities become importance (below)
     confidence = 0.5     # the probability at which a class counts in full
 
     [weights]
@@ -31,28 +31,18 @@ The YAML form is the same keys at top level with ``weights`` as a mapping.
 the class weights w_c turn them into importance (``importance.from_probabilities``; a label map or a
 mask is used as given):
 
-- ``expected`` (the default): sum_c p_c * w_c, the expected weight. A person the model is 70 % sure
-  of is coded at 0.7, between the two qualities, and a mid-weight class sharing a pixel drags it down.
-- ``recall``: max_c w_c * min(1, p_c / confidence): a class at least ``confidence`` likely counts in
-  full, one less likely in proportion; no class lowers another.
-- ``regions``: ``recall``, and every connected region where a class is at least
-  confidence / 2 likely and that touches a pixel where it is at least ``confidence`` likely counts in
-  full (hysteresis): an object the model found is kept whole at its weight, its uncertain edges included.
+- ``expected``: sum_c p_c * w_c, the expected weight. A person the model is 70 % sure of is coded
+  at 0.7, between the two qualities, and a mid-weight class sharing a pixel drags it down.
+- ``recall`` (the default): max_c w_c * min(1, p_c / confidence): a class at least ``confidence``
+  likely counts in full, one less likely in proportion; no class lowers another.
+- ``regions``: ``recall``, and every connected region where a class is at least confidence / 2
+  likely and that touches a pixel where it is at least ``confidence`` likely counts in full
+  (hysteresis): an object the model found is kept whole at its weight, its uncertain edges included.
 
-**Sources.** The importance map can come from several sources at once: the *classes* (the
-segmentation model, or a label map, weighed by ``[weights]``), a user *mask* (or an array), and
-*text* (the text detector, :mod:`segpress.text`, needs ``segpress[text]``). An optional
-``[sources]`` table weighs each (a number in [0, 1], 1 when not listed)::
-
-    [sources]
-    classes = 0.8        # the class map is scaled by 0.8
-    text = 1.0           # detected text at full importance; listing text (> 0) turns it on
-
-The rule: every source's map is multiplied by its weight, and the importance of a pixel is the
-**maximum** over the sources present (``importance.combine``), so a source can only raise the map,
-never lower what another source protects. The class map and a mask are alternatives (a mask replaces
-the model); text adds to either. Text detection is on when the caller asks for it (``--text``,
-``text=True``) or, when the caller does not say, when the policy lists ``text`` above 0.
+Measured with ``segpress bench`` on 20 CamVid val frames (judged by the ground truth), BD-rate of PSNR
+inside against the same format's uniform encode, expected / recall / regions: JPEG -37.7 / -40.9 /
+-40.2 %, WebP -21.6 / -26.2 / -25.7 %, AVIF -32.8 / -37.3 / -37.3 %, JPEG XL from pixels -10.8 / -20.2
+/ -20.8 %, JPEG 2000 -28.6 / -30.2 / -29.6 % (README, "Policies").
 """
 
 import math
@@ -94,7 +84,7 @@ class Policy:
     min_area: float = 64
     description: str = ""
     sources: Mapping[str, float] = field(default_factory=dict)  # source -> weight; unlisted: 1
-    map_rule: str = "expected"  # one of MAP_RULES
+    map_rule: str = "recall"  # one of MAP_RULES
     confidence: float = 0.5  # probability at which a class counts in full (map rules recall, regions)
 
     def __post_init__(self) -> None:
