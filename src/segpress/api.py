@@ -406,8 +406,8 @@ def compress(
             result.encode_seconds += time.perf_counter() - started
         # The other plain encoders of the format, against the file handed out.
         for name, encode in codec.uniform_baselines(loaded.pixels, settings).items():
-            other = match_uniform(codec, loaded.pixels, chosen.region, result.psnr_inside, settings, base_metadata,
-                                  encode)
+            other = match_uniform(codec, loaded.pixels, chosen.region, result.psnr_inside, settings,
+                                  with_map(settings), encode)
             result.baselines[name] = {"size": other.size, "quality": other.quality, "reached": other.reached,
                                       "saving": 1.0 - result.size / other.size}
     return result
