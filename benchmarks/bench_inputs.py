@@ -3,7 +3,7 @@
 - ``camvid-classes.txt`` + ``camvid-mapping.toml`` and ``msrc-classes.txt`` + ``msrc-mapping.toml``: the
   CamVid and MSRC-v2 label values in the class-name-file + mapping format ``--labels/--classes/--mapping``
   read (from ``segpress.taxonomy``; CamVid's value 11 and MSRC's 255 are unlabelled);
-- ``msrc-val.txt``: the MSRC-v2 images of the split held out from training (``segpress.train.data.msrc_split``),
+- ``msrc-val.txt``: the MSRC-v2 images of the split held out from training (``segpress.datasets.msrc_split``),
   one path a line;
 - ``photos/*.png``: the scikit-image photos the README quotes (astronaut, chelsea, coffee, the left
   stereo motorcycle, rocket), as PNG files.
@@ -23,7 +23,7 @@ from PIL import Image
 from skimage import data
 
 from segpress.taxonomy import CAMVID_CLASSES, CAMVID_TO_TAXONOMY, MSRC_CLASSES, MSRC_TO_TAXONOMY
-from segpress.train.data import IMAGE_SUFFIXES, msrc_split
+from segpress.datasets import IMAGE_SUFFIXES, msrc_split
 
 REPO = Path(__file__).resolve().parent.parent
 PHOTOS = {

@@ -5,7 +5,7 @@
 Accuracy (through onnxruntime, exactly as `segpress compress` runs the model):
 - CamVid val (101 frames): mIoU over its 11 classes (tree = vegetation, car = vehicle, pedestrian =
   person, bicyclist = bicycle, the others by name), pixel accuracy. Target: mIoU >= 65 %.
-- MSRC-v2, the split held out from training (``segpress.train.data.msrc_split``): pixel accuracy and
+- MSRC-v2, the split held out from training (``segpress.datasets.msrc_split``): pixel accuracy and
   mIoU over the taxonomy classes present. Target: pixel accuracy >= 90 %.
 - The held-out tenth of ../shared/photos (``segpress.train.photos.photo_split``), scored against the
   combined teacher's labels (``build/teach``, made by ``python -m segpress.train teach``) on the
@@ -42,7 +42,7 @@ from segpress.imageio import atomic_write
 from segpress.segmenters import default_segmenter, load_segmenter
 from segpress.taxonomy import CLASSES
 from segpress.train.config import load_config
-from segpress.train.data import Sample, SegmentationDataset, read_camvid, read_msrc
+from segpress.datasets import Sample, SegmentationDataset, read_camvid, read_msrc
 from segpress.train.photos import read_taught_photos, teacher_labels
 
 REPO = Path(__file__).resolve().parent.parent

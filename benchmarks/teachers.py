@@ -26,7 +26,7 @@ import numpy as np
 
 from segpress.imageio import atomic_write
 from segpress.taxonomy import CLASSES
-from segpress.train.data import read_camvid, read_msrc
+from segpress.datasets import read_camvid, read_msrc
 from segpress.train.teachers import (
     MOSAIC_TO_TAXONOMY,
     VOC_TO_TAXONOMY,

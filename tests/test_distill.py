@@ -207,7 +207,7 @@ def test_steps_mix_both_sources_and_repeat_exactly(taught, tmp_path):
 
 
 def _labelled(tmp_path):
-    from segpress.train.data import Sample, SegmentationDataset
+    from segpress.datasets import Sample, SegmentationDataset
 
     rng = np.random.default_rng(1)
     return SegmentationDataset("boxes", [
@@ -271,7 +271,7 @@ def test_photos_need_a_teach_table_and_a_labelled_set(taught, tmp_path):
 
 
 def test_held_out_photos_become_a_folder_that_segpress_evaluate_reads(taught, tmp_path):
-    from segpress.train.data import read_folder
+    from segpress.datasets import read_folder
 
     count = photos.write_teacher_dataset(taught, "all", tmp_path / "heldout")
     dataset = read_folder(tmp_path / "heldout" / "images", tmp_path / "heldout" / "labels",

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from segpress.evaluation import IGNORE_INDEX, confusion_matrix, confusion_png, evaluate_predictions
+from segpress.evaluation import confusion_matrix, confusion_png, evaluate_predictions
+from segpress.taxonomy import UNLABELLED as IGNORE_INDEX
 
 CLASSES = ("sky", "road", "person")
 
@@ -70,7 +71,7 @@ def test_a_partial_mapping_warns_and_void_needs_no_line(tmp_path, capsys):
     """Classes the mapping leaves out are listed (they are not scored); a "void" class is ignored as
     255 is, with or without a mapping (issue 17)."""
     from segpress.cli import main
-    from segpress.train.data import folder_label_set
+    from segpress.datasets import folder_label_set
 
     images, labels = tmp_path / "images", tmp_path / "labels"
     images.mkdir()

@@ -20,16 +20,9 @@ from segpress.errors import InputError, OptionError  # noqa: E402
 from segpress.taxonomy import CLASSES  # noqa: E402
 from segpress.train import loop  # noqa: E402
 from segpress.train.config import TrainConfig, load_config  # noqa: E402
-from segpress.train.data import (  # noqa: E402
-    IGNORE_INDEX,
-    Sample,
-    TrainTransform,
-    msrc_split,
-    read_camvid,
-    read_folder,
-    read_mapping,
-    read_msrc,
-)
+from segpress.datasets import Sample, msrc_split, read_camvid, read_folder, read_mapping, read_msrc  # noqa: E402
+from segpress.taxonomy import UNLABELLED as IGNORE_INDEX  # noqa: E402
+from segpress.train.data import TrainTransform  # noqa: E402
 from segpress.train.export import DATA_TERMS, compare_onnx, export_checkpoint  # noqa: E402
 from segpress.train.model import (  # noqa: E402
     MobileNetV2,

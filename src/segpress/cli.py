@@ -45,7 +45,7 @@ from .text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
 # runtime, codec library or SciPy (start-up time, README "Install").
 if TYPE_CHECKING:
     from . import segmenters
-    from .train.data import LabelSet
+    from .datasets import LabelSet
 
 # Options several commands take, declared once so that their help reads the same everywhere (the
 # compress options come from segpress.options, through cli_options).
@@ -348,7 +348,7 @@ def evaluate(
     from rich.progress import Progress
 
     from .evaluation import confusion_png, evaluate_segmenter
-    from .train.data import folder_label_set, read_folder  # numpy and Pillow only: no torch
+    from .datasets import folder_label_set, read_folder
 
     if output is not None:
         _need_extra("evaluate -o (confusion.png)", "bench", "matplotlib")

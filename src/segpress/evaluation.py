@@ -17,14 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from .taxonomy import CLASSES
+from .taxonomy import CLASSES, UNLABELLED
 
-IGNORE_INDEX = 255
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
     """``[true class, predicted class]`` pixel counts; ignored pixels are left out."""
-    keep = labels != IGNORE_INDEX
+    keep = labels != UNLABELLED
     pairs = labels[keep].astype(np.int64) * num_classes + predictions[keep]
     return np.bincount(pairs, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 

@@ -101,6 +101,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .errors import InputError, OptionError, OutputError
+from .taxonomy import UNLABELLED
 
 DEFAULT_MAX_PIXELS = 178_956_970
 
@@ -115,7 +116,6 @@ _ALPHA_MODES = {"RGBA": "RGBA", "RGBa": "RGBA", "PA": "RGBA", "LA": "LA", "La": 
 # Colour models converted to RGB; the ICC profile of all but YCbCr (an encoding of RGB) no longer applies.
 _OTHER_COLOUR_MODES = frozenset({"CMYK", "LAB", "HSV", "YCbCr"})
 # Label value for "no class", as in segpress.taxonomy.remap_labels.
-_UNLABELLED = 255
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
@@ -476,11 +476,11 @@ def _labels_from_pil(img: Image.Image, name: str) -> np.ndarray:
 
 
 def _check_label_values(labels: np.ndarray, classes: int, name: str) -> None:
-    bad = ((labels < 0) | (labels >= classes)) & (labels != _UNLABELLED)
+    bad = ((labels < 0) | (labels >= classes)) & (labels != UNLABELLED)
     if bad.any():
         raise InputError(
             f"{name}: label {labels[bad].flat[0]} is not a class index (0..{classes - 1}) "
-            f"or {_UNLABELLED} (unlabelled); is it a colour picture or another dataset's labels?"
+            f"or {UNLABELLED} (unlabelled); is it a colour picture or another dataset's labels?"
         )
 
 

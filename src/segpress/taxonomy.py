@@ -23,6 +23,9 @@ import numpy as np
 
 from segpress.errors import InputError
 
+# The label value of a pixel outside every class (unlabelled, void, ignored): one value everywhere.
+UNLABELLED = 255
+
 CLASSES: tuple[str, ...] = (
     "sky", "building", "pole", "road", "pavement", "vegetation", "sign", "fence",
     "vehicle", "person", "bicycle", "animal", "water", "terrain", "object",
@@ -65,7 +68,7 @@ def remap_labels(
     labels: np.ndarray,
     source_classes: Sequence[str],
     mapping: Mapping[str, str],
-    ignore_index: int = 255,
+    ignore_index: int = UNLABELLED,
     source_ignore: Iterable[int] = (),
 ) -> np.ndarray:
     """Turn a source label map into taxonomy indices.

@@ -34,7 +34,7 @@ from segpress.metrics import bits_per_pixel
 from segpress.ratecontrol import decode_like
 from segpress.segmenters import Segmenter, default_segmenter, load_segmenter
 from segpress.taxonomy import CLASSES
-from segpress.train.data import load_label_map
+from segpress.datasets import load_label_map
 
 from .cache import RECORD_SCHEMA, Cache
 from .inputs import Failure, ImageInput

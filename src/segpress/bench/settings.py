@@ -25,7 +25,7 @@ from segpress.codecs.base import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY, DEFAUL
 from segpress.errors import OptionError
 from segpress.imageio import DEFAULT_MAX_PIXELS
 from segpress.policy import Policy, load_policy
-from segpress.train.data import LabelSet, folder_label_set
+from segpress.datasets import LabelSet, folder_label_set
 
 MODES = ("uniform", "semantic")
 # Five pixel codecs that each decode differently, and JPEG on libjpeg-turbo alone ("jpeg-turbo"): "jpeg"

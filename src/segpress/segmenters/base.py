@@ -24,9 +24,8 @@ import numpy as np
 from PIL import Image
 
 from segpress.errors import InputError
-from segpress.taxonomy import CLASSES
+from segpress.taxonomy import CLASSES, UNLABELLED
 
-UNLABELLED = 255  # label of pixels where classes outside the taxonomy are most likely
 # Values resampled at once when building full-resolution labels: bounds the (C, rows, W) temporary to 32 MB.
 _STRIP_VALUES = 1 << 23
 

@@ -9,7 +9,7 @@
     split = "train"
 
 A ``folder`` dataset names ``images``, ``labels``, ``classes`` and optionally ``mapping`` instead of
-``root``/``split`` (see :func:`segpress.train.data.read_folder`). Relative paths are taken from the
+``root``/``split`` (see :func:`segpress.datasets.read_folder`). Relative paths are taken from the
 current directory, as for every other segpress command. Unknown keys are refused, so a typo cannot
 silently fall back to a default.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from segpress.errors import OptionError
-from segpress.train.data import READERS
+from segpress.datasets import READERS
 from segpress.train.photos import TeachConfig
 
 CLASS_WEIGHTINGS = ("enet", "none")
@@ -33,7 +33,7 @@ PHOTOS_FORMAT = "photos"
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """Which reader of ``segpress.train.data.READERS`` to call, and its keyword arguments."""
+    """Which reader of ``segpress.datasets.READERS`` to call, and its keyword arguments."""
 
     format: str
     options: dict[str, str]

@@ -28,7 +28,8 @@ from torch import nn
 from segpress.errors import OutputError
 from segpress.imageio import atomic_write
 from segpress.taxonomy import CLASSES
-from segpress.train.data import IGNORE_INDEX, IMAGENET_MEAN, IMAGENET_STD
+from segpress.taxonomy import UNLABELLED
+from segpress.train.data import IMAGENET_MEAN, IMAGENET_STD
 from segpress.train.model import build_model, count_macs
 from segpress.train.quantize import label_agreement, quantize
 
@@ -138,7 +139,7 @@ def _metadata(
         "sha256": hashlib.sha256(data).hexdigest(),
         "opset": OPSET,
         "categories": list(CLASSES),
-        "ignore_index": IGNORE_INDEX,
+        "ignore_index": UNLABELLED,
         "input": {
             "name": "image",
             "layout": "NCHW float32 RGB, dynamic batch, height and width",

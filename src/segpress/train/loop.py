@@ -49,17 +49,10 @@ from torch import nn
 from segpress.errors import OptionError
 from segpress.evaluation import confusion_matrix, metrics_from_confusion
 from segpress.imageio import atomic_write
-from segpress.taxonomy import CLASSES
+from segpress.datasets import READERS, Sample, SegmentationDataset, concatenate
+from segpress.taxonomy import CLASSES, UNLABELLED
 from segpress.train.config import PHOTOS_FORMAT, DatasetSpec, TrainConfig
-from segpress.train.data import (
-    IGNORE_INDEX,
-    READERS,
-    Sample,
-    SegmentationDataset,
-    TrainTransform,
-    concatenate,
-    normalise,
-)
+from segpress.train.data import TrainTransform, normalise
 from segpress.train.model import build_model
 from segpress.train.photos import TaughtPhoto, read_taught_photos, teacher_labels
 from segpress.train.steps import EpochSteps, Step, soft_cross_entropy, steps_per_epoch
@@ -93,7 +86,7 @@ def train(config: TrainConfig, *, validate: bool = True) -> dict[str, Any]:
     if config.resume and last_path.exists():
         run.restore(_resume_state(last_path, config))
     weights = class_weights(train_set, config.class_weighting).to(device)
-    criterion = nn.CrossEntropyLoss(weight=weights, ignore_index=IGNORE_INDEX)
+    criterion = nn.CrossEntropyLoss(weight=weights, ignore_index=UNLABELLED)
     transform = TrainTransform(config.crop_size, config.scale_range)
     with _progress() as progress:
         for epoch in range(run.epoch + 1, config.epochs + 1):

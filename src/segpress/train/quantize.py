@@ -22,7 +22,8 @@ import numpy as np
 from segpress.segmenters.base import resize_rgb
 from segpress.segmenters.onnx import DEFAULT_MAX_SIDE, quiet_quantization
 from segpress.train.config import PHOTOS_FORMAT, TrainConfig
-from segpress.train.data import READERS, normalise
+from segpress.datasets import READERS
+from segpress.train.data import normalise
 from segpress.train.photos import read_taught_photos
 
 CALIBRATION_IMAGES = 32  # half labelled frames, half taught photos when the config has photos

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from segpress.train.data import SegmentationDataset, TrainTransform
+from segpress.datasets import SegmentationDataset
+from segpress.train.data import TrainTransform
 from segpress.train.photos import TaughtPhoto
 
 LABELLED, PHOTOS = 0, 1  # source numbers in the seeds
