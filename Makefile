@@ -47,6 +47,7 @@ demo: $(VENV)/.installed
 		-o $(DEMO)/astronaut-face.jpg --overwrite
 
 test: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/python -m pytest
 
 # Needs ../shared/data (CamVid, MSRC-v2); writes benchmarks/results/. About 11 minutes on 2 cores.

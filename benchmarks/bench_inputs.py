@@ -22,8 +22,8 @@ import numpy as np
 from PIL import Image
 from skimage import data
 
-from segpress.taxonomy import CAMVID_CLASSES, CAMVID_TO_TAXONOMY, MSRC_CLASSES, MSRC_TO_TAXONOMY
 from segpress.datasets import IMAGE_SUFFIXES, msrc_split
+from segpress.taxonomy import CAMVID_CLASSES, CAMVID_TO_TAXONOMY, MSRC_CLASSES, MSRC_TO_TAXONOMY
 
 REPO = Path(__file__).resolve().parent.parent
 PHOTOS = {

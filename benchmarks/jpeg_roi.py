@@ -54,9 +54,8 @@ from skimage import data, draw, morphology
 
 from segpress import codecs
 from segpress.bench.runner import clean
-from segpress.codecs import EncodeSettings, Metadata
+from segpress.codecs import EncodeSettings, Metadata, jpegli
 from segpress.codecs.base import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY
-from segpress.codecs import jpegli
 from segpress.codecs.jpeg import JPEGLI, TURBO, JpegCodec, adaptive_baseline, core_for, pillow_encode
 from segpress.metrics import bd_rate, bits_per_pixel, psnr
 

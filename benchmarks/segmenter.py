@@ -37,12 +37,12 @@ import numpy as np
 import onnxruntime
 from PIL import Image
 
+from segpress.datasets import Sample, SegmentationDataset, read_camvid, read_msrc
 from segpress.evaluation import confusion_png, evaluate_segmenter
 from segpress.imageio import atomic_write
 from segpress.segmenters import default_segmenter, load_segmenter
 from segpress.taxonomy import CLASSES
 from segpress.train.config import load_config
-from segpress.datasets import Sample, SegmentationDataset, read_camvid, read_msrc
 from segpress.train.photos import read_taught_photos, teacher_labels
 
 REPO = Path(__file__).resolve().parent.parent

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from segpress.datasets import read_camvid, read_msrc
 from segpress.imageio import atomic_write
 from segpress.taxonomy import CLASSES
-from segpress.datasets import read_camvid, read_msrc
 from segpress.train.teachers import (
     MOSAIC_TO_TAXONOMY,
     VOC_TO_TAXONOMY,

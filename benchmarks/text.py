@@ -218,8 +218,8 @@ def squeeze(text: str) -> str:
 
 def ocr_boxes(scene: Scene) -> list[Box]:
     height, width = scene.pixels.shape[:2]
-    return [(max(0, l - OCR_PAD), max(0, t - OCR_PAD), min(width, r + OCR_PAD), min(height, b + OCR_PAD))
-            for l, t, r, b in (line.box for line in scene.lines)]
+    return [(max(0, left - OCR_PAD), max(0, top - OCR_PAD), min(width, right + OCR_PAD), min(height, bottom + OCR_PAD))
+            for left, top, right, bottom in (line.box for line in scene.lines)]
 
 
 def figures(codec: codecs.Codec, scene: Scene, reference: list[str], data_bytes: bytes) -> dict[str, Any]:
@@ -443,8 +443,8 @@ def main(argv: list[str]) -> None:
         for index, scene in enumerate(drawn):
             record: dict[str, Any] = {
                 "scene": scene.name, "background": scene.background,
-                "lines": [{"text": l.text, "size": l.size, "font": l.font, "angle": l.angle, "style": l.style,
-                           "box": list(l.box)} for l in scene.lines],
+                "lines": [{"text": line.text, "size": line.size, "font": line.font, "angle": line.angle,
+                           "style": line.style, "box": list(line.box)} for line in scene.lines],
                 "detection": {label: detection_record(scene, run(scene.pixels)[0]) for label, run in runs.items()},
             }
             if index < args.ocr_scenes:

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from segpress.train.config import PHOTOS_FORMAT, load_config
 from segpress.datasets import msrc_split
+from segpress.train.config import PHOTOS_FORMAT, load_config
 from segpress.train.photos import list_photos, photo_split
 from segpress.train.teachers import SETTINGS_FILE, TARGET_STRIDE, load_target, save_target, target_path
 

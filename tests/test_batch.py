@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
-from rich.console import Console
-from skimage import data as skdata
 from batch_support import (
     TEMPORARY,
     centre_mask_png,
@@ -27,11 +24,14 @@ from batch_support import (
     photo,
     photo_tree,
 )
+from PIL import Image, ImageDraw, ImageFont
+from rich.console import Console
+from skimage import data as skdata
 
 from segpress.batch import MANIFEST_NAME, job_settings, run_batch
+from segpress.batch.manifest import ManifestWriter, read_manifest
 from segpress.batch.report import summary_table
 from segpress.batch.runner import BatchSummary
-from segpress.batch.manifest import ManifestWriter, read_manifest
 from segpress.batch.storage import parse_storage_options
 from segpress.cli import main
 from segpress.errors import OptionError

@@ -42,8 +42,8 @@ for _name, _value in RAY_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)
 ray = pytest.importorskip("ray")
 
-from segpress.batch import MANIFEST_NAME
-from segpress.cli import main
+from segpress.batch import MANIFEST_NAME  # noqa: E402
+from segpress.cli import main  # noqa: E402
 
 __all__ = ["s3_server"]  # a fixture, used by name
 # Ray Data's own deprecations, and its note that a test's few inputs cannot keep every actor busy.

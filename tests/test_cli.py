@@ -416,7 +416,7 @@ def labels(tmp_path) -> Path:
 
 
 def _share(*boxes) -> float:
-    return sum((b - t) * (r - l) for t, l, b, r in boxes) / (HEIGHT * WIDTH)
+    return sum((bottom - top) * (right - left) for top, left, bottom, right in boxes) / (HEIGHT * WIDTH)
 
 
 def test_policies_weigh_label_maps_differently(capsys, tmp_path, files, labels):

@@ -22,9 +22,9 @@ from skimage import data as skdata
 from segpress.cli import main
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed: pip install -e '.[serve]'")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from segpress.server import ServerLimits, create_app  # noqa: E402
+from segpress.server import ServerLimits, create_app
 
 _TEXTS = ["", " ", "nan", "inf", "-inf", "1e9", "1e400", "-0", "0x10", "wide", "2%", "100%", "-1%", "0.5%",
           "8px", "0.5", "40KB", "1.5MB", "10B", "é", "[1]", '{"a": 1}']

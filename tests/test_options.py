@@ -15,7 +15,6 @@ import segpress
 from segpress import api, batch, codecs
 from segpress.batch.settings import BATCH_DEFAULTS, job_settings
 from segpress.cli import app, main
-from segpress.cli_options import flag
 from segpress.errors import OptionError, SegpressError
 from segpress.options import CompressOptions
 

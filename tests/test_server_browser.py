@@ -21,9 +21,9 @@ if os.environ.get("SEGPRESS_SKIP_BROWSER") == "1":
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
-from server_inputs import chelsea_jpeg
+from server_inputs import chelsea_jpeg  # noqa: E402
 
-import segpress
+import segpress  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

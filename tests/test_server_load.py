@@ -16,10 +16,10 @@ from PIL import Image
 pytest.importorskip("fastapi", reason="the serve extra is not installed: pip install -e '.[serve]'")
 httpx = pytest.importorskip("httpx2", reason="the dev extra is not installed: pip install -e '.[dev]'")
 
-from server_inputs import bad_uploads, small_photos
+from server_inputs import bad_uploads, small_photos  # noqa: E402
 
-from segpress.server import ServerLimits, create_app
-from segpress.server.app import running
+from segpress.server import ServerLimits, create_app  # noqa: E402
+from segpress.server.app import running  # noqa: E402
 
 CONCURRENT = 50
 

@@ -16,12 +16,12 @@ from PIL import Image
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
+from segpress.datasets import Sample, msrc_split, read_camvid, read_folder, read_mapping, read_msrc  # noqa: E402
 from segpress.errors import InputError, OptionError  # noqa: E402
 from segpress.taxonomy import CLASSES  # noqa: E402
+from segpress.taxonomy import UNLABELLED as IGNORE_INDEX  # noqa: E402
 from segpress.train import loop  # noqa: E402
 from segpress.train.config import TrainConfig, load_config  # noqa: E402
-from segpress.datasets import Sample, msrc_split, read_camvid, read_folder, read_mapping, read_msrc  # noqa: E402
-from segpress.taxonomy import UNLABELLED as IGNORE_INDEX  # noqa: E402
 from segpress.train.data import TrainTransform  # noqa: E402
 from segpress.train.export import DATA_TERMS, compare_onnx, export_checkpoint  # noqa: E402
 from segpress.train.model import (  # noqa: E402

@@ -347,8 +347,8 @@ def evaluate(
     """Score the segmentation model on labelled images: IoU per class, mIoU, pixel accuracy."""
     from rich.progress import Progress
 
-    from .evaluation import confusion_png, evaluate_segmenter
     from .datasets import folder_label_set, read_folder
+    from .evaluation import confusion_png, evaluate_segmenter
 
     if output is not None:
         _need_extra("evaluate -o (confusion.png)", "bench", "matplotlib")
@@ -417,7 +417,14 @@ def bench(
 
     Interrupted runs resume: every (image, format) measured is cached. Bad files are listed in the report and the run goes on; exit code 1 when any failed.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     _need_extra("segpress bench", "bench", "skimage", "matplotlib")
     from .bench import BenchSettings, Labels, run_bench

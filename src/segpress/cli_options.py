@@ -63,7 +63,7 @@ def _parameter(field: dataclasses.Field[Any], override: Mapping[str, Any]) -> in
     kind = str if meta.get("length") else meta.get("cli_type") or _plain(typing.get_type_hints(CompressOptions)[field.name])
     declared = meta.get("flag", ())  # none: typer names it from the field (--min-area, --strip/--no-strip)
     option = typer.Option(*((declared,) if isinstance(declared, str) else declared), help=meta["help"])
-    annotation = Annotated[Optional[kind] if default is None else kind, option]  # noqa: UP045 - typer reads Optional
+    annotation = Annotated[Optional[kind] if default is None else kind, option]  # typer reads Optional, not X | None
     return inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
 

@@ -20,7 +20,6 @@ import numpy as np
 from .taxonomy import CLASSES, UNLABELLED
 
 
-
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
     """``[true class, predicted class]`` pixel counts; ignored pixels are left out."""
     keep = labels != UNLABELLED

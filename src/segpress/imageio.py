@@ -293,7 +293,7 @@ def _upright(img: Image.Image, name: str, notes: list[str], *, in_place: bool) -
     """Apply EXIF orientation (a copy unless ``in_place``) and return the EXIF block to carry over."""
     try:
         orientation = img.getexif().get(_ORIENTATION, 1)
-    except Exception:  # Pillow raises SyntaxError & co. on a malformed EXIF block
+    except Exception:  # noqa: BLE001 - Pillow raises SyntaxError & co. on a malformed EXIF block
         notes.append("unreadable EXIF block dropped; orientation not applied")
         return _Decoded(img, name, None, notes)
     exif = _exif_upright(img.info.get("exif"), orientation)

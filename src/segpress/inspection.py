@@ -75,7 +75,7 @@ def inspect_file(path: str | PathLike) -> Inspection:
     try:
         pixels = codec.decode(data)
         embedded = codec.read_map(data)
-    except Exception as error:  # any decoder failure means the file is damaged
+    except Exception as error:  # noqa: BLE001 - any decoder failure means the file is damaged
         raise InputError(f"{path.name}: corrupt {codec.name} file ({str(error).splitlines()[0]})") from None
     if embedded is not None and not _well_formed(embedded.info):
         raise InputError(f"{path.name}: corrupt segpress map segment (its description is malformed)")

@@ -358,7 +358,13 @@ def _private_dir() -> str:
 def _quantize(source: Path, target: Path) -> None:
     import onnx
     from onnx import version_converter
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quant_pre_process,
+        quantize_static,
+    )
 
     class Calibration(CalibrationDataReader):
         def __init__(self) -> None:

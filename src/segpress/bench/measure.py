@@ -27,6 +27,7 @@ from segpress import codecs
 from segpress import importance as imp
 from segpress.api import REGION_THRESHOLD, Importance, build_importance, model_importance
 from segpress.codecs import Metadata
+from segpress.datasets import load_label_map
 from segpress.errors import InputError, SegpressError
 from segpress.evaluation import confusion_matrix
 from segpress.imageio import LoadedImage, load_image
@@ -34,7 +35,6 @@ from segpress.metrics import bits_per_pixel
 from segpress.ratecontrol import decode_like
 from segpress.segmenters import Segmenter, default_segmenter, load_segmenter
 from segpress.taxonomy import CLASSES
-from segpress.datasets import load_label_map
 
 from .cache import RECORD_SCHEMA, Cache
 from .inputs import Failure, ImageInput

@@ -22,10 +22,10 @@ from typing import Any
 from segpress import codecs
 from segpress.codecs import EncodeSettings
 from segpress.codecs.base import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY, DEFAULT_SUBSAMPLING
+from segpress.datasets import LabelSet, folder_label_set
 from segpress.errors import OptionError
 from segpress.imageio import DEFAULT_MAX_PIXELS
 from segpress.policy import Policy, load_policy
-from segpress.datasets import LabelSet, folder_label_set
 
 MODES = ("uniform", "semantic")
 # Five pixel codecs that each decode differently, and JPEG on libjpeg-turbo alone ("jpeg-turbo"): "jpeg"

@@ -226,7 +226,7 @@ class OnnxSegmenter(Segmenter):
         total = np.zeros((len(self.config.classes), height, width), np.float32)
         weights = np.zeros((height, width), np.float32)
         for chunk in _chunks(places, self._per_run((tile_height, tile_width))):
-            batch = np.stack([pixels[t : t + tile_height, l : l + tile_width] for t, l in chunk])
+            batch = np.stack([pixels[top : top + tile_height, left : left + tile_width] for top, left in chunk])
             for (top, left), probabilities in zip(chunk, self._run(batch), strict=True):
                 ramp = np.outer(
                     _ramp(tile_height, overlap, top > 0, top + tile_height < height),

@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from segpress.errors import OptionError
 from segpress.datasets import READERS
+from segpress.errors import OptionError
 from segpress.train.photos import TeachConfig
 
 CLASS_WEIGHTINGS = ("enet", "none")

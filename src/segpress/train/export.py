@@ -27,8 +27,7 @@ from torch import nn
 
 from segpress.errors import OutputError
 from segpress.imageio import atomic_write
-from segpress.taxonomy import CLASSES
-from segpress.taxonomy import UNLABELLED
+from segpress.taxonomy import CLASSES, UNLABELLED
 from segpress.train.data import IMAGENET_MEAN, IMAGENET_STD
 from segpress.train.model import build_model, count_macs
 from segpress.train.quantize import label_agreement, quantize

@@ -46,10 +46,10 @@ from rich.progress import (
 )
 from torch import nn
 
+from segpress.datasets import READERS, Sample, SegmentationDataset, concatenate
 from segpress.errors import OptionError
 from segpress.evaluation import confusion_matrix, metrics_from_confusion
 from segpress.imageio import atomic_write
-from segpress.datasets import READERS, Sample, SegmentationDataset, concatenate
 from segpress.taxonomy import CLASSES, UNLABELLED
 from segpress.train.config import PHOTOS_FORMAT, DatasetSpec, TrainConfig
 from segpress.train.data import TrainTransform, normalise

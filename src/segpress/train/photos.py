@@ -33,7 +33,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from segpress.errors import InputError, OptionError
 from segpress.imageio import load_image
-from segpress.train.teachers import TeachSettings, Teachers, combine, load_target, open_cache, save_target, target_path
+from segpress.train.teachers import Teachers, TeachSettings, combine, load_target, open_cache, save_target, target_path
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 HELDOUT_PERCENT = 10

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from segpress.datasets import READERS
 from segpress.segmenters.base import resize_rgb
 from segpress.segmenters.onnx import DEFAULT_MAX_SIDE, quiet_quantization
 from segpress.train.config import PHOTOS_FORMAT, TrainConfig
-from segpress.datasets import READERS
 from segpress.train.data import normalise
 from segpress.train.photos import read_taught_photos
 
