@@ -221,13 +221,17 @@ def build_importance(
         raw = model_importance(segmentation, chosen)
         regions = imp.region_shares(segmentation.labels, CLASSES, chosen)
     weight = chosen.source_weight("mask" if importance is not None or mask is not None else "classes")
-    layers = [(weight, raw)]
+    # The region is taken before shaping, which then reuses the raw map's memory where it is ours (not
+    # the caller's array): one full-size float32 map at a time (issue 14, item 5).
+    region = imp.reaches([(weight, raw)], REGION_THRESHOLD)
     shaped_layers = [(weight, imp.shape(
         raw,
         margin=chosen.margin if margin is None else margin,
         feather=chosen.feather if feather is None else feather,
         min_area=chosen.min_area if min_area is None else min_area,
+        overwrite=importance is None or not np.may_share_memory(raw, importance),
     ))]
+    del raw
     detection = None
     if use_text:
         detection = text if isinstance(text, TextDetection) else (
@@ -242,11 +246,10 @@ def build_importance(
         # they join the map unshaped: a margin and feather around every line would raise the quality of
         # two or three times its blocks, bytes that small text needs for itself (benchmarks/text.py).
         text_layer = (chosen.source_weight("text"), detection.regions)
-        layers.append(text_layer)
+        region |= imp.reaches([text_layer], REGION_THRESHOLD)
         shaped_layers.append(text_layer)
         if detection.share:
             regions["text"] = detection.share
-    raw = imp.combine(layers)
     shaped = imp.combine(shaped_layers)
     if segmentation is not None:
         source = f"model:{segmentation.model}"
@@ -255,7 +258,7 @@ def build_importance(
     if detection is not None:
         source += "+text"
     return Importance(
-        values=shaped, region=raw >= REGION_THRESHOLD, source=source, regions=regions, segmentation=segmentation,
+        values=shaped, region=region, source=source, regions=regions, segmentation=segmentation,
         text=detection,
     )
 
@@ -277,7 +280,8 @@ def model_importance(segmentation: Segmentation, policy: Policy, rule: str | Non
         else:
             weighted = np.maximum(weighted, np.float32(policy.default) * imp.recall(
                 segmentation.unknown, policy.confidence, whole=rule == "regions"))
-    return np.clip(segmentation.upsample(weighted), 0.0, 1.0)
+    full = segmentation.upsample(weighted)
+    return np.clip(full, 0.0, 1.0, out=full)
 
 
 def compress(

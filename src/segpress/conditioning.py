@@ -162,19 +162,52 @@ def condition(pixels: np.ndarray, importance: np.ndarray, conditioning: Conditio
     """``pixels`` with the background smoothed as ``conditioning`` says, blended through ``importance``.
 
     Pixels whose importance rounds to 1 (>= 0.998) come back bit-identical; importance 0 gets the full
-    smoothing.
+    smoothing. A picture of more than ``STRIP_PIXELS`` is conditioned in strips of rows, each smoothed
+    with enough rows around it (``halo``) for the smoothing to see what it sees in the whole picture,
+    so the temporaries stay those of a 1-megapixel picture and only the result is full size.
     """
     pixels = np.asarray(pixels)
     if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3):
         raise ValueError(f"pixels must be uint8 HxW or HxWxC, got {pixels.dtype} {pixels.shape}")
     if importance.shape != pixels.shape[:2]:
         raise ValueError(f"importance is {importance.shape}, pixels are {pixels.shape[:2]}")
+    out = pixels.copy()
     if conditioning.is_identity or pixels.size == 0:
-        return pixels.copy()
-    weights = weights_of(importance)
-    if weights.min() == 255:
-        return pixels.copy()
-    return blend(pixels, smooth(pixels, conditioning), weights)
+        return out
+    height, width = pixels.shape[:2]
+    step = _strip_rows(width, conditioning)
+    margin = halo(conditioning) if step < height else 0
+    for top in range(0, height, step):
+        bottom = min(top + step, height)
+        weights = weights_of(importance[top:bottom])
+        if weights.min() == 255:
+            continue  # nothing to smooth here: the pixels stay as copied
+        start, stop = max(0, top - margin), min(height, bottom + margin)
+        smoothed = smooth(pixels[start:stop], conditioning)[top - start : bottom - start]
+        out[top:bottom] = blend(pixels[top:bottom], np.ascontiguousarray(smoothed), weights)
+    return out
+
+
+# Pictures up to this many pixels are smoothed whole; larger ones in strips of about this many pixels
+# (at least 4 halos high, so the rows smoothed twice stay a modest share).
+STRIP_PIXELS = 1 << 18
+
+
+def halo(conditioning: Conditioning) -> int:
+    """Rows above and below a strip that its smoothing reads: past the Gaussian's reach (Pillow's three box
+    passes reach about 3 sigma), the flatten filter's windows, and whole blocks for ``sparsify``."""
+    reach = 8 + math.ceil(4 * conditioning.sigma)
+    return -(-reach // _alignment(conditioning)) * _alignment(conditioning)
+
+
+def _alignment(conditioning: Conditioning) -> int:
+    """Strips start on multiples of this: sparsify's block grid, flatten's 2x reduction."""
+    return conditioning.block if conditioning.method == "sparsify" else 2
+
+
+def _strip_rows(width: int, conditioning: Conditioning) -> int:
+    align = _alignment(conditioning)
+    return max(4 * halo(conditioning), STRIP_PIXELS // max(1, width) // align * align)
 
 
 def weights_of(importance: np.ndarray) -> np.ndarray:
@@ -311,12 +344,14 @@ def flatten(pixels: np.ndarray, variance: float, sigma: float = 0.0) -> np.ndarr
 
 
 def _resize(planes: np.ndarray, width: int, height: int, sigma: float = 0.0) -> np.ndarray:
-    """Bilinear resize of uint8 planes (1 or 3, h, w) with Pillow, back as HxW or HxWx3; a Gaussian
-    blur of ``sigma`` (pixels of the planes) first when it is positive."""
+    """Bilinear 2x enlargement of uint8 planes (1 or 3, h, w) to ``height`` x ``width`` with Pillow, back as
+    HxW or HxWx3; a Gaussian blur of ``sigma`` (pixels of the planes) first when it is positive."""
     image = Image.fromarray(planes[0] if planes.shape[0] == 1 else np.ascontiguousarray(planes.transpose(1, 2, 0)))
     if sigma > 0:
         image = image.filter(ImageFilter.GaussianBlur(sigma))
-    return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR))
+    # The box keeps the scale exactly 2 for odd sizes too (the last reduced row stands for a half row),
+    # so a strip of rows starting on an even row resamples as that part of the whole picture does.
+    return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR, box=(0, 0, width / 2, height / 2)))
 
 
 def _box3(planes: np.ndarray) -> np.ndarray:

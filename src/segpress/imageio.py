@@ -116,6 +116,8 @@ _ALPHA_MODES = {"RGBA": "RGBA", "RGBa": "RGBA", "PA": "RGBA", "LA": "LA", "La": 
 # Colour models converted to RGB; the ICC profile of all but YCbCr (an encoding of RGB) no longer applies.
 _OTHER_COLOUR_MODES = frozenset({"CMYK", "LAB", "HSV", "YCbCr"})
 # Label value for "no class", as in segpress.taxonomy.remap_labels.
+# Pixels per strip when copying a decoded picture out of Pillow (pillow_pixels).
+_STRIP_PIXELS = 1 << 20
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
@@ -381,14 +383,32 @@ def _pillow_limit_lifted() -> Iterator[None]:
 # --- pixel conversions ----------------------------------------------------------------------------
 
 
+def pillow_pixels(img: Image.Image, mode: str | None = None) -> np.ndarray:
+    """A Pillow image's pixels as a new uint8 array (HxW or HxWx3), converted to ``mode`` if given.
+
+    A strip of rows at a time: ``np.array(img)`` goes through the whole picture's bytes, twice its size
+    beside the result at its peak (and a conversion first makes a whole converted copy in Pillow).
+    """
+    mode = mode or img.mode
+    if mode not in ("L", "RGB"):
+        raise ValueError(f"pillow_pixels gives L or RGB pixels, not {mode}")
+    width, height = img.size
+    out = np.empty((height, width) if mode == "L" else (height, width, 3), np.uint8)
+    step = max(1, _STRIP_PIXELS // max(1, width))
+    for top in range(0, height, step):
+        strip = img.crop((0, top, width, min(top + step, height)))
+        out[top : top + step] = np.asarray(strip if strip.mode == mode else strip.convert(mode))
+    return out
+
+
 def _pixels_from_pil(img: Image.Image, name: str, notes: list[str]) -> tuple[np.ndarray, bool]:
     """uint8 RGB or grey pixels, and whether the image's ICC profile still describes them."""
     img = _with_alpha(img)
     mode = img.mode
     if mode in ("RGB", "L"):
-        return np.array(img), True
+        return pillow_pixels(img), True
     if mode in ("1", "P", "RGBX"):
-        return np.array(img.convert("L" if mode == "1" else "RGB")), True
+        return pillow_pixels(img, "L" if mode == "1" else "RGB"), True
     if mode in _ALPHA_MODES:
         return _flatten_alpha(np.array(img.convert(_ALPHA_MODES[mode])), notes), True
     if mode in _WIDE_GREY_MODES:

@@ -10,6 +10,9 @@ import math
 
 import numpy as np
 
+# Values (pixels x channels) whose differences are squared at once in psnr: bounds its float64 temporaries to 2 MB.
+_STRIP_VALUES = 1 << 18
+
 
 def psnr(reference: np.ndarray, decoded: np.ndarray, mask: np.ndarray | None = None) -> float:
     """PSNR in dB over all channels of the pixels where ``mask`` is true (8-bit peak).
@@ -18,12 +21,23 @@ def psnr(reference: np.ndarray, decoded: np.ndarray, mask: np.ndarray | None = N
     """
     if reference.shape != decoded.shape:
         raise ValueError(f"shape mismatch: {reference.shape} vs {decoded.shape}")
-    difference = reference.astype(np.float64) - decoded.astype(np.float64)
-    if mask is not None:
-        difference = difference[mask]
-    if difference.size == 0:
+    if mask is not None and mask.shape != reference.shape[: mask.ndim]:
+        raise ValueError(f"mask shape {mask.shape} does not fit pixels of shape {reference.shape}")
+    # Strips of rows: the float64 differences of a whole 40-megapixel picture would take ~1 GB.
+    total, count = 0.0, 0
+    rows = max(1, _STRIP_VALUES // max(1, reference[:1].size))
+    for top in range(0, reference.shape[0], rows):
+        strip = slice(top, top + rows)
+        difference = reference[strip].astype(np.float64)
+        difference -= decoded[strip]
+        if mask is not None:
+            difference = difference[mask[strip]]
+        count += difference.size
+        flat = difference.ravel()
+        total += float(np.dot(flat, flat))
+    if count == 0:
         return math.nan
-    mse = float(np.mean(difference**2))
+    mse = total / count
     return math.inf if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
 
 

@@ -53,6 +53,7 @@ from PIL import Image
 
 from .. import conditioning
 from ..embedded import EmbeddedMap, unpack
+from ..imageio import pillow_pixels
 from .base import Codec, EncodeSettings, Metadata
 
 EXIF_HEADER = b"Exif\x00\x00"
@@ -109,7 +110,7 @@ class ConditionedCodec(Codec):
 
     def decode(self, data: bytes) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as image:
-            return np.asarray(image.convert("L" if image.mode == "L" else "RGB"))
+            return pillow_pixels(image, "L" if image.mode == "L" else "RGB")
 
     def read_map(self, data: bytes) -> EmbeddedMap | None:
         return None

@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image, features
 
 from ..embedded import EmbeddedMap, unpack
+from ..imageio import pillow_pixels
 from ..importance import block_max
 from . import jpeg_markers as markers
 from . import jpegli, register
@@ -216,7 +217,7 @@ class JpegCodec(Codec):
     def decode(self, data: bytes) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as image:
             image.draft(None, None)
-            return np.asarray(image.convert("L" if image.mode == "L" else "RGB"))
+            return pillow_pixels(image, "L" if image.mode == "L" else "RGB")
 
     def read_map(self, data: bytes) -> EmbeddedMap | None:
         payload = markers.find_payload(data, markers.APP10, markers.SEGPRESS_HEADER)

@@ -79,6 +79,9 @@ def _all_tables(base: np.ndarray) -> np.ndarray:
 # quality 20 gave BD-rate -47.5% at 28.1 dB outside; with it, quality 30 gave -48.7% at 28.4 dB.
 BACKGROUND_DEADZONE = 0.3
 
+# Coefficients re-quantised at once: bounds requantize's float32 temporaries to a few MB.
+_STRIP_COEFFICIENTS = 1 << 17
+
 _IJG_TABLES = {"luma": _all_tables(LUMINANCE_BASE), "chroma": _all_tables(CHROMINANCE_BASE)}
 
 
@@ -121,8 +124,15 @@ def requantize(
     # Rounding offset: 0.5 (plain rounding) where the step is the file's own, 0.5 - DEADZONE where
     # the block is re-quantised more coarsely.
     offsets = np.where(down < 1.0, 0.5 - BACKGROUND_DEADZONE, 0.5).astype(np.float32)
-    scaled = coefficients * down[qualities]
-    levels = np.sign(scaled) * np.floor(np.abs(scaled) + offsets[qualities])
-    # At roi_quality (and above) down == up == 1 and the offset is 0.5, so those blocks come back
-    # unchanged, bit-exact with the uniform encode, with no special case.
-    return np.rint(levels * up[qualities]).astype(np.int16)
+    out = np.empty(coefficients.shape, np.int16)
+    # Block rows a few at a time: the float32 temporaries of a whole 40-megapixel picture took ~1 GB.
+    step = max(1, _STRIP_COEFFICIENTS // max(1, coefficients[:1].size))
+    for top in range(0, len(coefficients), step):
+        rows = slice(top, top + step)
+        chosen = qualities[rows]
+        scaled = coefficients[rows] * down[chosen]
+        levels = np.sign(scaled) * np.floor(np.abs(scaled) + offsets[chosen])
+        # At roi_quality (and above) down == up == 1 and the offset is 0.5, so those blocks come back
+        # unchanged, bit-exact with the uniform encode, with no special case.
+        out[rows] = np.rint(levels * up[chosen])
+    return out

@@ -17,6 +17,7 @@ of resampling instead of C, and no (C, H, W) array is ever built for a 24-megapi
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Sequence
 from functools import cached_property
 
@@ -26,8 +27,24 @@ from PIL import Image
 from segpress.errors import InputError
 from segpress.taxonomy import CLASSES, UNLABELLED
 
-# Values resampled at once when building full-resolution labels: bounds the (C, rows, W) temporary to 32 MB.
-_STRIP_VALUES = 1 << 23
+# Values resampled at once when building full-resolution maps: bounds the (C, rows, W) temporary to 8 MB.
+_STRIP_VALUES = 1 << 21
+
+
+def count_values(values: np.ndarray, minlength: int = 0) -> np.ndarray:
+    """``np.bincount`` of non-negative integers, a strip at a time: bincount first copies its input as
+    64-bit integers, 8 bytes per pixel of a full-size label map."""
+    flat = np.asarray(values).reshape(-1)
+    counts = np.zeros(minlength, np.int64)
+    step = 1 << 20  # 8 MB of 64-bit integers at a time
+    for start in range(0, flat.size, step):
+        found = np.bincount(flat[start : start + step], minlength=minlength)
+        if len(found) > len(counts):
+            found[: len(counts)] += counts
+            counts = found
+        else:
+            counts[: len(found)] += found
+    return counts
 
 
 def as_rgb(pixels: np.ndarray, user: str = "a segmenter") -> np.ndarray:
@@ -108,8 +125,16 @@ class Segmentation:
         return self.height, self.width
 
     def upsample(self, values: np.ndarray) -> np.ndarray:
-        """A map at the working resolution ((h, w) or (k, h, w)) resampled to the image's size."""
-        return resize_bilinear(values, self.height, self.width)
+        """A map at the working resolution ((h, w) or (k, h, w)) resampled to the image's size (float32).
+
+        Strip by strip, into the result: Pillow's own full-size image and its bytes are never there
+        beside it (a 40-megapixel map took three times its size at once)."""
+        out = np.empty((*values.shape[:-2], self.height, self.width), np.float32)
+        step = max(1, _STRIP_VALUES // max(1, self.width * math.prod(values.shape[:-2])))
+        for top in range(0, self.height, step):
+            rows = slice(top, min(top + step, self.height))
+            out[..., rows, :] = resize_bilinear(values, self.height, self.width, rows)
+        return out
 
     @cached_property
     def probabilities(self) -> np.ndarray:
@@ -133,7 +158,7 @@ class Segmentation:
 
     def shares(self) -> dict[str, float]:
         """Fraction of the pixels labelled with each class present, largest first."""
-        counts = np.bincount(self.labels.ravel(), minlength=256)
+        counts = count_values(self.labels, minlength=256)
         names = {**dict(enumerate(CLASSES)), UNLABELLED: "unlabelled"}
         shares = {names[i]: float(counts[i] / self.labels.size) for i in names if counts[i]}
         return dict(sorted(shares.items(), key=lambda item: item[1], reverse=True))
