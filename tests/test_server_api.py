@@ -24,10 +24,11 @@ from server_inputs import bad_uploads, chelsea_jpeg, png_claiming, small_photos
 
 import segpress
 from segpress.cli import main
+from segpress.errors import OptionError
 from segpress.policy import Policy, available_policies, load_policy
 from segpress.segmenters import Segmenter, default_segmenter
-from segpress.server import ServerLimits, allowed_hosts_for, create_app
-from segpress.server.limits import Busy, RequestLimit, WorkPool
+from segpress.server import ServerLimits, allowed_hosts_for, budget, create_app
+from segpress.server.limits import Busy, OverBudget, RequestLimit, WorkPool
 from segpress.server.store import ImageStore, StoredImage
 from segpress.taxonomy import CLASSES
 
@@ -384,6 +385,61 @@ def test_a_job_over_the_timeout_is_answered_and_keeps_its_place_until_done():
 
     assert asyncio.run(scenario()) == 1 and pool.jobs == 0
     pool.shutdown()
+
+
+def test_jobs_wait_for_memory_in_turn_and_all_finish():
+    """Issue 14, item 5: work is admitted by its memory; those that do not fit wait, none fails."""
+    pixels = 10_000_000
+    each = budget.job_bytes("compress:jpeg", pixels)
+    pool = WorkPool(workers=4, queue=4, timeout=10, memory=each * 2 + 1)  # room for two at once
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def job() -> int:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.1)
+        with lock:
+            running -= 1
+        return 1
+
+    async def scenario():
+        return await asyncio.gather(*(pool.run(job, kind="compress:jpeg", pixels=pixels) for _ in range(6)))
+
+    assert asyncio.run(scenario()) == [1] * 6
+    assert most == 2 and pool.memory.used == 0 and pool.jobs == 0
+    with pytest.raises(OverBudget, match="needs about"):
+        asyncio.run(pool.run(job, kind="compress:jpeg", pixels=pixels * 3))
+    pool.shutdown()
+
+
+def test_work_that_would_time_out_is_refused_at_once_with_a_meaningful_retry_after():
+    """Issue 14, item 7: the pool learns how long a kind of job takes and refuses, at once, a job that the
+    work ahead would push past the timeout; the ones it takes finish in time."""
+    pool = WorkPool(workers=1, queue=20, timeout=1.0)
+
+    async def scenario():
+        await pool.run(time.sleep, 0.25, kind="slow", pixels=1_000_000)  # teaches ~0.25 s per job
+        started = time.monotonic()
+        tasks = [asyncio.create_task(pool.run(time.sleep, 0.25, kind="slow", pixels=1_000_000)) for _ in range(8)]
+        answers = await asyncio.gather(*tasks, return_exceptions=True)
+        return answers, time.monotonic() - started
+
+    answers, seconds = asyncio.run(scenario())
+    done = [a for a in answers if not isinstance(a, Exception)]
+    refused = [a for a in answers if isinstance(a, Busy)]
+    assert len(done) + len(refused) == 8 and 2 <= len(done) <= 5, answers
+    assert all("work is ahead" in str(error) and 1 <= error.retry_after <= 3 for error in refused)
+    assert seconds < 2.0  # nobody waited for the timeout
+    pool.shutdown()
+
+
+def test_the_memory_budget_must_leave_room_for_work():
+    with pytest.raises(OptionError, match="leaves no room for work"):
+        ServerLimits(memory=500_000_000)
+    assert ServerLimits().work_memory == 3_000_000_000 - 400_000_000 - 512 * 1024 * 1024
 
 
 def test_busy_answers_503_with_retry_after(cat):

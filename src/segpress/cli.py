@@ -565,6 +565,7 @@ def serve(
     workers: Annotated[Optional[int], typer.Option(help="Segmentations and encodes at once (default: the cores, at most 4).")] = None,
     queue: Annotated[int, typer.Option(help="Requests that may wait for a worker; beyond that: 503.")] = 64,
     timeout: Annotated[float, typer.Option(help="Seconds a request may wait for and use a worker.")] = 60.0,
+    memory: Annotated[str, typer.Option(help="Memory the server stays under: 3GB, 1500MB... Work is admitted by its pixel count (about 32 bytes per pixel for JPEG, 48 for other formats, plus 64 MB a job); a job waits until its memory is free; one that needs more than the budget leaves for work (the budget less 0.4 GB for the process and 0.5 GB for kept images) is refused with 413.")] = "3GB",
     segmenter: SegmenterOption = None,
     allowed_host: Annotated[Optional[list[str]], typer.Option("--allowed-host", metavar="NAME", help="A host name clients may use (the Host header; repeatable); localhost, 127.0.0.1 and [::1] always. Default: those only on 127.0.0.1, any name on other addresses.", show_default=False)] = None,
 ) -> None:
@@ -578,7 +579,7 @@ def serve(
     sizes = {} if workers is None else {"workers": workers}
     allowed_hosts = server.allowed_hosts_for(host, allowed_host or ())
     limits = server.ServerLimits(max_upload_bytes=parse_size(max_upload), max_pixels=max_pixels, queue=queue,
-                                 timeout=timeout, allowed_hosts=allowed_hosts, **sizes)
+                                 timeout=timeout, allowed_hosts=allowed_hosts, memory=parse_size(memory), **sizes)
     model, _ = _load_segmenter(segmenter)
     _check_listen(host, port)
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -12,7 +12,7 @@ steps between the bracketing encodes (``_search``), all on a log-quantiser-scale
                   too small -> roi quality up to 100, then background quality up
     PSNR target:  roi quality only (background as given): smallest quality that reaches it
 
-Sizes are in bytes; ``parse_size`` reads ``40KB`` as 40,000 bytes (KB, MB decimal; KiB, MiB binary).
+Sizes are in bytes; ``parse_size`` reads ``40KB`` as 40,000 bytes (KB, MB, GB decimal; KiB, MiB, GiB binary).
 
 Measured by ``benchmarks/pixel_codecs.py`` from the defaults, on 11 CamVid val frames and one
 scikit-image photo, budgets 0.5, 0.8, 1.25 and 2x the default file (48 per codec): never over the
@@ -57,7 +57,8 @@ _SIZE_PER_ROI = 0.7
 _SIZE_PER_BG = 0.2
 _PSNR_CEILING = 100.0  # dB: stands in for an infinite PSNR (a lossless region) in the search
 # KB and MB are decimal (1000, 1000^2 bytes), as disks and browsers count; KiB and MiB binary.
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2, "mib": 1024**2}
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2, "mib": 1024**2,
+               "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
 _SIZE_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$", re.IGNORECASE)
 
 
@@ -97,14 +98,14 @@ def decode_like(codec: Codec, data: bytes, pixels: np.ndarray) -> np.ndarray:
 
 def parse_size(text: str | int) -> int:
     """Bytes from ``40000``, ``"40000"``, ``"40KB"`` / ``"40kB"`` / ``"40k"`` (x 1000), ``"1.5MB"``
-    (x 1000^2), ``"40KiB"`` (x 1024) or ``"2MiB"`` (x 1024^2). Units are case-insensitive; a space
+    (x 1000^2), ``"3GB"`` (x 1000^3), ``"40KiB"`` (x 1024), ``"2MiB"`` (x 1024^2) or ``"1GiB"``. Units are case-insensitive; a space
     before the unit is allowed. ``OptionError`` for anything else, or for less than one byte."""
     if isinstance(text, int) and not isinstance(text, bool):
         number, unit = float(text), ""
     else:
         match = _SIZE_PATTERN.match(str(text))
         if match is None or match.group(2).lower() not in _SIZE_UNITS:
-            raise OptionError(f"cannot read size {text!r}: give bytes (40000) or a number with KB, MB, KiB or MiB")
+            raise OptionError(f"cannot read size {text!r}: give bytes (40000) or a number with KB, MB, GB, KiB, MiB or GiB")
         number, unit = float(match.group(1)), match.group(2).lower()
     size = round(number * _SIZE_UNITS[unit])
     if size < 1:

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import CodecError, InputError, OptionError, SegpressError
 from ..segmenters import resolve_segmenter
-from .limits import Busy, HostGuard, RequestLimit, ServerLimits, UploadGuard, WorkPool
+from .limits import Busy, HostGuard, OverBudget, RequestLimit, ServerLimits, UploadGuard, WorkPool
 from .routes import UPLOAD_PATHS, ServerState, router
 from .store import ImageStore
 
@@ -80,7 +80,7 @@ def create_app(limits: ServerLimits | None = None, segmenter: Any = None) -> Fas
     )
     app.state.segpress = ServerState(
         limits=limits,
-        pool=WorkPool(limits.workers, limits.queue, limits.timeout),
+        pool=WorkPool(limits.workers, limits.queue, limits.timeout, limits.work_memory),
         store=ImageStore(limits.cache_entries, limits.cache_bytes),
         segmenter=model,
         model=getattr(model, "name", type(model).__name__),
@@ -145,6 +145,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Busy)
     async def busy(_request: Request, error: Busy) -> JSONResponse:
         return _error(503, str(error), "busy", headers={"Retry-After": str(error.retry_after)})
+
+    @app.exception_handler(OverBudget)
+    async def over_budget(_request: Request, error: OverBudget) -> JSONResponse:
+        return _error(413, str(error), "too_large")
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, error: Exception) -> JSONResponse:

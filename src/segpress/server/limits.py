@@ -5,9 +5,14 @@
             ─ RequestLimit: more than max_requests in progress -> 503 at once
             ─ UploadGuard: body over max_upload_bytes -> 413; a pause over read_timeout -> 408;
               an upload route without multipart/form-data -> 415
-            ─ route ─ WorkPool.run(job): no free place among workers + queue -> 503 at once;
-                                         queue wait + work over timeout -> 503 (the job's place
-                                         stays taken until its thread ends, so the bound holds)
+            ─ route ─ WorkPool.run(job, kind, pixels): more memory than the whole work budget -> 413;
+                                         the work ahead (expected seconds, learnt per kind of job)
+                                         would not let it finish within timeout -> 503 at once,
+                                         Retry-After: when it would; no free place among workers +
+                                         queue -> 503 at once; then it waits for its memory (budget.py,
+                                         first come first served) and a worker; queue wait + work over
+                                         timeout -> 503 (the job's place and memory stay taken until
+                                         its thread ends, so the bounds hold)
 
 A thread cannot be stopped from outside, so a job that outlives its request finishes in the
 background; it still counts against the pool, and new requests are refused rather than piled up.
@@ -16,6 +21,7 @@ background; it still counts against the pool, and new requests are refused rathe
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import threading
@@ -25,12 +31,19 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ..errors import OptionError
+from .budget import Backlog, MemoryBudget, job_bytes, retry_after
 
 Result = TypeVar("Result")
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
 
+_job_keys = itertools.count()
+# What the server process itself holds besides its jobs and its kept images: the interpreter, FastAPI,
+# onnxruntime and the model (about 250-300 MB measured at start), with room.
+PROCESS_BYTES = 400 * 1000 * 1000
+DEFAULT_MEMORY = 3 * 1000 * 1000 * 1000  # segpress serve --memory: 3 GB
+_SMALLEST_WORK_BUDGET = 256 * 1000 * 1000
 # Room for the multipart framing and the form fields around the file itself.
 _FORM_OVERHEAD = 64 * 1024
 # The names a browser on this machine uses for a server on the loopback interface (any port).
@@ -57,6 +70,7 @@ class ServerLimits:
     cache_entries: int = 32  # uploaded images whose segmentation is kept (LRU)
     cache_bytes: int = 512 * 1024 * 1024  # and the memory they may hold together
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS  # names accepted in the Host header, any port; "*": any
+    memory: int = DEFAULT_MEMORY  # bytes the whole process should stay under (see work_memory)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allowed_hosts", tuple(_host_name(name) for name in self.allowed_hosts))
@@ -65,11 +79,22 @@ class ServerLimits:
         for name in ("max_upload_bytes", "max_pixels", "workers", "cache_entries", "cache_bytes"):
             if getattr(self, name) < 1:
                 raise OptionError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name)}")
+        if self.work_memory < _SMALLEST_WORK_BUDGET:
+            raise OptionError(
+                f"a memory budget of {self.memory / 1e9:g} GB leaves no room for work: the process takes about "
+                f"{PROCESS_BYTES / 1e9:g} GB and its kept images up to {self.cache_bytes / 1e9:g} GB; give at least "
+                f"{(PROCESS_BYTES + self.cache_bytes + _SMALLEST_WORK_BUDGET) / 1e9:g} GB"
+            )
         if self.queue < 0:
             raise OptionError(f"queue must be 0 or more, got {self.queue}")
         for name in ("timeout", "read_timeout", "header_timeout"):
             if not getattr(self, name) > 0:
                 raise OptionError(f"{name.replace('_', ' ')} must be positive seconds, got {getattr(self, name)}")
+
+    @property
+    def work_memory(self) -> int:
+        """Bytes the jobs may take together: ``memory`` less the process itself and its kept images."""
+        return self.memory - PROCESS_BYTES - self.cache_bytes
 
     @property
     def max_requests(self) -> int:
@@ -85,10 +110,15 @@ class Busy(Exception):
         self.retry_after = retry_after
 
 
-class WorkPool:
-    """A fixed number of worker threads with a bounded queue in front of them."""
+class OverBudget(Exception):
+    """A job that needs more memory than the server's whole budget for work: it could never run."""
 
-    def __init__(self, workers: int, queue: int, timeout: float) -> None:
+
+class WorkPool:
+    """A fixed number of worker threads with a bounded queue in front of them, a memory budget that
+    admits jobs by their size, and an estimate of the wait that refuses at once what would time out."""
+
+    def __init__(self, workers: int, queue: int, timeout: float, memory: int | None = None) -> None:
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="segpress-work")
         self._places = threading.BoundedSemaphore(workers + queue)  # running + waiting jobs
         self._capacity = workers + queue
@@ -96,28 +126,75 @@ class WorkPool:
         self._lock = threading.Lock()
         self.workers = workers
         self.timeout = timeout
+        self.memory = MemoryBudget(memory) if memory is not None else None
+        self.backlog = Backlog(workers)
 
     @property
     def jobs(self) -> int:
         """Jobs running or waiting now (including ones whose request already gave up)."""
         return self._taken
 
-    async def run(self, job: Callable[..., Result], *args: Any) -> Result:
-        """``job(*args)`` on a worker thread; ``Busy`` when full or when it takes over ``timeout``."""
+    async def run(self, job: Callable[..., Result], *args: Any, kind: str = "work", pixels: int = 0) -> Result:
+        """``job(*args)`` on a worker thread; ``Busy`` when full, when the work ahead would not leave it
+        time to finish within ``timeout``, or when it takes longer. ``kind`` and ``pixels`` size it:
+        its memory (``budget.job_bytes``) waits for room in the budget, its time is estimated from the
+        jobs of its kind done before. ``OverBudget`` when it needs more than the whole budget."""
+        needed = job_bytes(kind, pixels)
+        if self.memory is not None and needed > self.memory.total:
+            raise OverBudget(
+                f"this image ({pixels / 1e6:.1f} MP) needs about {needed / 1e9:.2f} GB to work on; the server's "
+                f"memory budget leaves {self.memory.total / 1e9:.2f} GB for work (segpress serve --memory)"
+            )
+        expected = self.backlog.expected(kind, pixels)
+        wait = self.backlog.wait()
+        if wait > 0 and wait + expected > self.timeout:  # an idle server tries whatever it is given
+            raise Busy(
+                f"the server is busy: about {wait:.0f} s of work is ahead of this request, which may take "
+                f"{self.timeout:g} s in all; try again later", retry_after=retry_after(wait + expected - self.timeout),
+            )
         if not self._places.acquire(blocking=False):
-            raise Busy(f"the server is busy ({self._capacity} requests in progress); try again shortly")
+            raise Busy(f"the server is busy ({self._capacity} requests in progress); try again shortly",
+                       retry_after=retry_after(wait))
         with self._lock:
             self._taken += 1
-        try:
-            future = self._executor.submit(job, *args)
-        except RuntimeError:  # the executor was shut down: the server is stopping
+        key = next(_job_keys)
+        self.backlog.add(key, expected)
+        outcome: dict[str, bool] = {}
+
+        def done(future: Future | None) -> None:
+            succeeded = future is not None and not future.cancelled() and future.exception() is None
+            self.backlog.finish(key, kind, pixels, succeeded and outcome.get("ran", False))
+            if future is not None and "memory" in outcome and self.memory is not None:
+                self.memory.release(needed)
             self._release(None)
-            raise Busy("the server is shutting down") from None
-        future.add_done_callback(self._release)  # also runs when a queued job is cancelled
+
+        def started() -> Result:
+            outcome["ran"] = True
+            self.backlog.start(key)
+            return job(*args)
+
+        async def admitted() -> Result:
+            if self.memory is not None:
+                await self.memory.acquire(needed)
+                outcome["memory"] = True
+            try:
+                future = self._executor.submit(started)
+            except RuntimeError:  # the executor was shut down: the server is stopping
+                raise Busy("the server is shutting down") from None
+            future.add_done_callback(done)  # also runs when a queued job is cancelled
+            outcome["submitted"] = True
+            return await asyncio.wrap_future(future)
+
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+            return await asyncio.wait_for(admitted(), self.timeout)
         except TimeoutError:
             raise Busy(f"the request took longer than {self.timeout:g} s", retry_after=5) from None
+        finally:
+            if "submitted" not in outcome:  # never reached a worker: its place and memory are free again
+                if "memory" in outcome and self.memory is not None:
+                    self.memory.release(needed)
+                self.backlog.finish(key, kind, pixels, False)
+                self._release(None)
 
     def _release(self, _future: Future | None) -> None:
         with self._lock:

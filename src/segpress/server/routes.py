@@ -104,8 +104,9 @@ async def health(server: State) -> dict[str, Any]:
         "cached_images": len(server.store),
         "limits": {
             "max_upload_bytes": limits.max_upload_bytes, "max_pixels": limits.max_pixels,
-            "queue": limits.queue, "timeout": limits.timeout,
+            "queue": limits.queue, "timeout": limits.timeout, "memory": limits.memory,
         },
+        "expected_wait": round(server.pool.backlog.wait(), 3),
     }
 
 
@@ -152,7 +153,8 @@ async def segment(
     need neither the upload nor the network again."""
     data, name = await _read_upload(file, server.limits)
     image = await server.pool.run(
-        service.segment_upload, server.store, server.segmenter, data, name, server.limits.max_pixels
+        service.segment_upload, server.store, server.segmenter, data, name, server.limits.max_pixels,
+        kind="segment", pixels=service.upload_pixels(data, server.limits.max_pixels),
     )
     return _described(image, name)
 
@@ -176,7 +178,8 @@ async def compress(server: State, form: Annotated[CompressUpload, Form()]) -> Re
         image = service.segment_upload(server.store, server.segmenter, data, name, max_pixels)
         return (image, *service.compress_stored(image, form, max_pixels))
 
-    image, result, policy = await server.pool.run(work)
+    pixels = service.upload_pixels(data, max_pixels)
+    image, result, policy = await server.pool.run(work, kind=service.compress_kind(form), pixels=pixels)
     if form.response == "json":
         fields = service.response_fields(image, result, policy, preview=False, name=name)
         return Response(CompressResponse(**fields).model_dump_json(), media_type="application/json")
@@ -215,7 +218,8 @@ async def picture(
     """original.png: the pixels the codecs see; labels.png: the label map (palette indices = classes);
     overlay.png: class colours over the photo with a legend."""
     image = _kept(server, image_id)
-    data = await server.pool.run(image.rendition, picture, service.RENDITIONS[picture])
+    data = await server.pool.run(image.rendition, picture, service.RENDITIONS[picture], kind="rendition",
+                                 pixels=image.width * image.height)
     return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
@@ -228,7 +232,8 @@ async def compress_kept(server: State, image_id: ImageId, options: PageCompressO
     return await server.pool.run(
         lambda: service.compress_payload(
             image, options, server.limits.max_pixels, preview=options.preview, name=options.name
-        )
+        ),
+        kind=service.compress_kind(options), pixels=image.width * image.height,
     )
 
 

@@ -158,6 +158,8 @@ class Health(BaseModel):
     jobs: int = Field(description="Requests being worked on or waiting now.")
     cached_images: int
     limits: dict[str, int | float]
+    expected_wait: float = Field(description="Seconds of work ahead of a request arriving now, as estimated "
+                                             "from the jobs done so far (over the timeout: refused at once).")
 
 
 class ErrorResponse(BaseModel):

@@ -11,6 +11,7 @@ import base64
 import dataclasses
 import io
 import re
+import warnings
 from pathlib import PurePath
 from typing import Any
 
@@ -41,6 +42,28 @@ def segment_upload(store: ImageStore, segmenter: Segmenter, data: bytes, name: s
     shares = segmentation.shares()  # builds the full-size labels now, on this worker
     stored = StoredImage(key, name, data, segmentation, shares, list(loaded.notes))
     return store.put(stored)
+
+
+def upload_pixels(data: bytes, max_pixels: int) -> int:
+    """The pixel count an upload's header declares (at most ``max_pixels``: more is refused when it is
+    decoded), to size its job before any decoding; 0 when the header cannot be read (the job then fails
+    at once on it)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's decompression-bomb warning: the decoder checks the size
+            with Image.open(io.BytesIO(data)) as image:
+                return min(image.width * image.height, max_pixels)
+    except Exception:  # Pillow raises assorted types on bad headers; decoding will say what is wrong
+        return 0
+
+
+def compress_kind(options: Any) -> str:
+    """The kind of a compress job for the work pool (which learns each kind's time): its format, and
+    whether a comparison or a target adds encodes."""
+    kind = f"compress:{str(options.format).lower()}"
+    if options.target_size is not None or options.target_roi_psnr is not None:
+        kind += "+target"
+    return kind + ("+compare" if options.compare else "")
 
 
 def policy_for(options: CompressOptions) -> Policy:
