@@ -16,7 +16,7 @@ with the defaults (the shipped segmenter, the default policy, the uniform compar
 (the decoded RGB picture itself is 3 bytes per pixel). Targets (issue 14): <= 24 bytes per pixel for
 JPEG, <= 40 for the other formats.
 
-``--server``: ``segpress serve --memory 3GB --timeout 600`` in its own process, four 40 MP PNG uploads
+``--server``: ``segpress serve --memory 3GB --timeout 600 --max-upload 100MB`` in its own process, four 40 MP PNG uploads
 to ``POST /api/v1/compress`` at once (JPEG, no comparison, so the run stays within minutes); reports the
 server's peak resident size (VmHWM of its process), each answer's status and time. Target: under 3 GB,
 every upload answered 200 (the ones over the budget wait their turn).
@@ -128,7 +128,7 @@ def server_run(path: Path) -> dict:
 
     port = free_port()
     command = [sys.executable, "-c", "from segpress.cli import run; run()", "serve", "--port", str(port),
-               "--memory", SERVER_MEMORY, "--timeout", "600"]
+               "--memory", SERVER_MEMORY, "--timeout", "600", "--max-upload", "100MB"]
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
@@ -196,7 +196,7 @@ def markdown(report: dict) -> str:
         statuses = ", ".join(f"{a['status']} in {a['seconds']:.0f} s" for a in server["answers"])
         lines += [
             "",
-            f"Server: `segpress serve --memory {server['memory']} --timeout 600`, {server['uploads']} uploads of a "
+            f"Server: `segpress serve --memory {server['memory']} --timeout 600 --max-upload 100MB`, {server['uploads']} uploads of a "
             f"{server['megapixels']} MP PNG at once to `POST /api/v1/compress` (JPEG, no comparison): RSS "
             f"{server['rss_at_start'] / 1e6:,.0f} MB at the start, peak {server['peak_rss'] / 1e6:,.0f} MB "
             f"({'under' if server['peak_rss'] <= SERVER_BYTES else '**over**'} {server['memory']}); answers: {statuses}.",
@@ -208,7 +208,7 @@ def markdown(report: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--child", nargs=2, metavar=("PATH", "FORMAT"), help=argparse.SUPPRESS)
-    parser.add_argument("--sizes", type=float, nargs="+", default=[1, 12, 40], help="megapixels")
+    parser.add_argument("--sizes", type=float, nargs="*", default=[1, 12, 40], help="megapixels (none: only --server)")
     parser.add_argument("--formats", nargs="+", default=["jpeg", "webp"])
     parser.add_argument("--no-compare", dest="compare", action="store_false")
     parser.add_argument("--server", action="store_true", help="also the 4 x 40 MP server run")

@@ -48,6 +48,7 @@ def test_upsampling_and_labels_in_strips_match_the_whole(monkeypatch):
     whole_map = resize_bilinear(working[3], 95, 131)
     whole_stack = resize_bilinear(working, 95, 131)
     monkeypatch.setattr(base, "_STRIP_VALUES", 131 * 7)
+    monkeypatch.setattr(base, "_STRIP_ROWS", 5)
     assert np.abs(segmentation.upsample(working[3]) - whole_map).max() < 1e-6
     assert np.abs(segmentation.upsample(working) - whole_stack).max() < 1e-6
     ordered = np.sort(whole_stack, axis=0)

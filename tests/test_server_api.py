@@ -436,6 +436,15 @@ def test_work_that_would_time_out_is_refused_at_once_with_a_meaningful_retry_aft
     pool.shutdown()
 
 
+def test_a_job_is_sized_from_the_upload_header(cat):
+    from segpress.server import service
+
+    width, height = Image.open(io.BytesIO(cat)).size
+    assert service.upload_pixels(cat, 10**9) == width * height
+    assert service.upload_pixels(cat, 1000) == 1000  # more is refused when it is decoded
+    assert service.upload_pixels(b"not an image", 10**9) == 0
+
+
 def test_the_memory_budget_must_leave_room_for_work():
     with pytest.raises(OptionError, match="leaves no room for work"):
         ServerLimits(memory=500_000_000)

@@ -218,8 +218,8 @@ def build_importance(
                 f"the segmentation given is for a {segmentation.width}x{segmentation.height} image, "
                 f"not {image.width}x{image.height}"
             )
+        regions = imp.region_shares(segmentation.labels, CLASSES, chosen)  # labels first: their strips, then the map
         raw = model_importance(segmentation, chosen)
-        regions = imp.region_shares(segmentation.labels, CLASSES, chosen)
     weight = chosen.source_weight("mask" if importance is not None or mask is not None else "classes")
     # The region is taken before shaping, which then reuses the raw map's memory where it is ours (not
     # the caller's array): one full-size float32 map at a time (issue 14, item 5).

@@ -117,7 +117,7 @@ _ALPHA_MODES = {"RGBA": "RGBA", "RGBa": "RGBA", "PA": "RGBA", "LA": "LA", "La": 
 _OTHER_COLOUR_MODES = frozenset({"CMYK", "LAB", "HSV", "YCbCr"})
 # Label value for "no class", as in segpress.taxonomy.remap_labels.
 # Pixels per strip when copying a decoded picture out of Pillow (pillow_pixels).
-_STRIP_PIXELS = 1 << 20
+_STRIP_PIXELS = 1 << 18
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 

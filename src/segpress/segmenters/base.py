@@ -27,8 +27,10 @@ from PIL import Image
 from segpress.errors import InputError
 from segpress.taxonomy import CLASSES, UNLABELLED
 
-# Values resampled at once when building full-resolution maps: bounds the (C, rows, W) temporary to 8 MB.
-_STRIP_VALUES = 1 << 21
+# Values resampled at once when building full-resolution maps: bounds the (C, rows, W) temporary to 2 MB,
+# or _STRIP_ROWS rows where that is more (fewer, longer calls into Pillow for a wide picture).
+_STRIP_VALUES = 1 << 19
+_STRIP_ROWS = 16
 
 
 def count_values(values: np.ndarray, minlength: int = 0) -> np.ndarray:
@@ -130,7 +132,7 @@ class Segmentation:
         Strip by strip, into the result: Pillow's own full-size image and its bytes are never there
         beside it (a 40-megapixel map took three times its size at once)."""
         out = np.empty((*values.shape[:-2], self.height, self.width), np.float32)
-        step = max(1, _STRIP_VALUES // max(1, self.width * math.prod(values.shape[:-2])))
+        step = max(_STRIP_ROWS, _STRIP_VALUES // max(1, self.width * math.prod(values.shape[:-2])))
         for top in range(0, self.height, step):
             rows = slice(top, min(top + step, self.height))
             out[..., rows, :] = resize_bilinear(values, self.height, self.width, rows)
@@ -148,7 +150,7 @@ class Segmentation:
         if self.unknown is not None:
             stack = np.concatenate([stack, self.unknown[None]])
         labels = np.empty((self.height, self.width), dtype=np.uint8)
-        step = max(1, _STRIP_VALUES // (self.width * len(stack)))
+        step = max(_STRIP_ROWS, _STRIP_VALUES // (self.width * len(stack)))
         for top in range(0, self.height, step):
             rows = slice(top, min(top + step, self.height))
             labels[rows] = resize_bilinear(stack, self.height, self.width, rows).argmax(axis=0)
