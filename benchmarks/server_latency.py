@@ -12,6 +12,12 @@ that no upload is a repeat and the network runs every time), after one warm-up u
   original.png and GET labels.png: the first comparison is there when all three are in; then the same
   compress with the comparison against uniform encoding, for the saving (the page's second step).
 - *HTTP, one call*: POST /api/v1/compress of the same kind of upload (the file back).
+- *Under load* (``--concurrent N``, 30; 0 skips it): N different 2 MP uploads (the astronaut at
+  1633x1225, JPEG q92) sent at once to POST /api/v1/compress with the API's defaults (JPEG, the
+  comparison against uniform on), after the measures above have taught the server how long its jobs
+  take: per answer its status, time and ``Retry-After``; p50 / p95 of the times of the 200s and of the
+  503s. The server refuses at once what its backlog would not let finish within ``--timeout`` (60 s):
+  issue 14, item 7, where 19 of 30 got 503 only after 60 s.
 - *Browser* (unless --no-browser): the page in headless chromium (Playwright, Debian's chromium), the
   file put into the file picker; the page's own measure from the pick until both pictures of the
   comparison are decoded and on screen (`data-first-ms`), and, seen from outside, until the saving
@@ -49,6 +55,7 @@ from segpress.imageio import atomic_write
 
 TARGET_SECONDS = 1.5
 SIDE = 1000  # 1000 x 1000 = 1.0 MP
+LOAD_SIZE = (1633, 1225)  # 2.0 MP, 4:3: the uploads of the load measure
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
@@ -136,6 +143,36 @@ def one_call(client: httpx.Client, upload: bytes) -> float:
     return time.perf_counter() - started
 
 
+def concurrent_uploads(url: str, count: int) -> list[dict]:
+    """``count`` different 2 MP uploads to POST /api/v1/compress at once, default options: each answer's
+    status, seconds from the burst's start, and Retry-After."""
+    base = np.asarray(Image.fromarray(data.astronaut()).resize(LOAD_SIZE, Image.Resampling.LANCZOS))
+    uploads = []
+    for index in range(count):
+        buffer = io.BytesIO()
+        Image.fromarray(base).save(buffer, "JPEG", quality=92, comment=f"load {index}")
+        uploads.append(buffer.getvalue())
+    started = time.perf_counter()
+
+    def post(upload: bytes) -> dict:
+        with httpx.Client(base_url=url, timeout=300) as client:
+            response = client.post("/api/v1/compress", files={"file": ("photo.jpg", upload, "image/jpeg")})
+        return {"status": response.status_code, "seconds": time.perf_counter() - started,
+                "retry_after": response.headers.get("retry-after"),
+                "detail": None if response.status_code == 200 else response.json().get("detail")}
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(post, uploads))
+
+
+def percentiles(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return {"p50": float(np.percentile(ordered, 50)), "p95": float(np.percentile(ordered, 95)),
+            "max": ordered[-1], "count": len(ordered)}
+
+
 def browser_runs(url: str, uploads: list[bytes], chromium: str) -> list[dict[str, float]]:
     from playwright.sync_api import sync_playwright
 
@@ -202,6 +239,20 @@ def markdown(report: dict) -> str:
     if "browser_page" in summary:
         row("browser: file picked -> comparison on screen (page's clock)", summary["browser_page"], target=True)
         row("browser: file picked -> comparison and saving shown (seen by Playwright)", summary["browser_outside"])
+    load = report.get("concurrent")
+    if load:
+        lines += [
+            "",
+            f"Under load: {load['count']} different {LOAD_SIZE[0]}x{LOAD_SIZE[1]} (2.0 MP) JPEG uploads at once to "
+            "`POST /api/v1/compress`, default options (JPEG, comparison on), after the measures above:",
+            "",
+            "| answers | count | p50 | p95 | max | Retry-After |",
+            "|---|---|---|---|---|---|",
+        ]
+        for status, figures in load["by_status"].items():
+            after = sorted({a["retry_after"] for a in load["answers"] if str(a["status"]) == status and a["retry_after"]})
+            lines.append(f"| {status} | {figures['count']} | {figures['p50']:.2f} s | {figures['p95']:.2f} s | "
+                         f"{figures['max']:.2f} s | {', '.join(after) + ' s' if after else ''} |")
     lines += ["", f"Reproduce: `{report['command']}`", ""]
     return "\n".join(lines)
 
@@ -211,6 +262,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=10, help="uploads measured per measure (after one warm-up)")
     parser.add_argument("--no-browser", action="store_true", help="skip the browser measure")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--concurrent", type=int, default=30, help="2 MP uploads sent at once (0: skip)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args()
     if args.repeat < 1:
@@ -228,6 +280,14 @@ def main() -> None:
         if not args.no_browser:
             os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
             browser = browser_runs(server.url, browser_uploads, args.chromium)[1:]
+        load = None
+        if args.concurrent > 0:
+            answers = concurrent_uploads(server.url, args.concurrent)
+            statuses = sorted({str(a["status"]) for a in answers})
+            load = {"count": args.concurrent, "answers": answers, "by_status": {
+                status: percentiles([a["seconds"] for a in answers if str(a["status"]) == status])
+                for status in statuses
+            }}
 
     summary = {key: spread([flow[name] for flow in flows]) for key, name in (
         ("http_first", "first_comparison"), ("http_saving", "saving_shown"), ("http_segment_request", "segment_request"),
@@ -251,6 +311,7 @@ def main() -> None:
         "http_page_flow": flows,
         "http_one_call": singles,
         "browser": browser,
+        "concurrent": load,
         "command": command,
     }
     atomic_write(args.out / "server_latency.json", json.dumps(report, indent=1).encode(), overwrite=True)
