@@ -10,14 +10,17 @@ import json
 import socket
 import time
 
+import numpy as np
 import pytest
 from PIL import Image
+from skimage import data as skdata
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed: pip install -e '.[serve]'")
 httpx = pytest.importorskip("httpx2", reason="the dev extra is not installed: pip install -e '.[dev]'")
 
-from server_inputs import bad_uploads, small_photos  # noqa: E402
+from server_inputs import bad_uploads, encoded, small_photos  # noqa: E402
 
+from segpress.segmenters import Segmenter, default_segmenter  # noqa: E402
 from segpress.server import ServerLimits, create_app  # noqa: E402
 from segpress.server.app import running  # noqa: E402
 
@@ -119,3 +122,46 @@ def test_stalled_request_heads_are_timed_out_and_lock_no_one_out():
         finally:
             for connection in stalled:
                 connection.close()
+
+
+class SlowSegmenter(Segmenter):
+    """The shipped model, taking half a second more per image: a server whose work is slow."""
+
+    def __init__(self) -> None:
+        self.inner = default_segmenter()
+        self.name = self.inner.name
+
+    def segment_batch(self, images):
+        time.sleep(0.5)
+        return self.inner.segment_batch(images)
+
+
+def test_work_that_cannot_finish_in_time_is_refused_at_once_with_retry_after():
+    """Issue 14, item 7: with one worker and a 2.5 s timeout, a burst of 8 segmentations (0.5 s each once
+    the server has timed one) gets some answers and, at once, a 503 with a Retry-After for the rest,
+    instead of 503s after the timeout."""
+    limits = ServerLimits(workers=1, queue=20, timeout=2.5)
+    photo = np.ascontiguousarray(skdata.chelsea()[:200, :300])
+    uploads = [encoded(photo, "JPEG", quality=90, comment=f"burst {index}") for index in range(9)]
+    with running(create_app(limits, SlowSegmenter())) as url:
+        with httpx.Client(base_url=url, timeout=30) as client:  # the first teaches the server the job's time
+            assert client.post("/api/v1/segment", files={"file": ("0.jpg", uploads[0], "image/jpeg")}).status_code == 200
+
+        async def burst():
+            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+                async def one(index):
+                    response = await client.post("/api/v1/segment",
+                                                 files={"file": (f"{index}.jpg", uploads[index], "image/jpeg")})
+                    return response, time.perf_counter() - started
+                started = time.perf_counter()
+                return await asyncio.gather(*(one(index) for index in range(1, 9)))
+
+        answers = asyncio.run(burst())
+    done = [seconds for response, seconds in answers if response.status_code == 200]
+    refused = [(response, seconds) for response, seconds in answers if response.status_code == 503]
+    assert len(done) + len(refused) == 8 and done and refused, [r.text[:100] for r, _ in answers]
+    assert max(done) < 2.5 + 1.0  # the ones taken finished in time
+    for response, seconds in refused:
+        assert response.json()["code"] == "busy" and "work is ahead" in response.json()["detail"]
+        assert 1 <= int(response.headers["retry-after"]) <= 5
+        assert seconds < 1.5  # told at once, not after the timeout
