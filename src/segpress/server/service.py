@@ -53,7 +53,7 @@ def upload_pixels(data: bytes, max_pixels: int) -> int:
             warnings.simplefilter("ignore")  # Pillow's decompression-bomb warning: the decoder checks the size
             with Image.open(io.BytesIO(data)) as image:
                 return min(image.width * image.height, max_pixels)
-    except Exception:  # Pillow raises assorted types on bad headers; decoding will say what is wrong
+    except Exception:  # noqa: BLE001 - Pillow raises assorted types on bad headers; decoding says what is wrong
         return 0
 
 
