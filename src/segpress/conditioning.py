@@ -62,6 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
+from .codecs.jpeg_quant import jpeg_scale
 from .errors import OptionError
 
 METHODS = ("flatten", "blur", "sparsify")
@@ -111,12 +112,6 @@ class Conditioning:
     @property
     def is_identity(self) -> bool:
         return self.variance == 0 and self.sigma == 0 and self.threshold == 0
-
-
-def jpeg_scale(quality: float) -> float:
-    """libjpeg's quantiser scale for ``quality`` (1 at 50, 2 at 25, 0.3 at 85, 0 at 100), continuous."""
-    quality = min(max(float(quality), 1.0), 100.0)
-    return 50.0 / quality if quality < 50 else (200.0 - 2.0 * quality) / 100.0
 
 
 def strength(

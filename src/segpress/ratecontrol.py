@@ -35,7 +35,7 @@ import numpy as np
 from PIL import Image
 
 from .codecs import Codec, EncodeSettings, Metadata
-from .conditioning import jpeg_scale
+from .codecs.jpeg_quant import jpeg_scale
 from .errors import OptionError
 from .metrics import psnr
 

@@ -34,10 +34,10 @@ import math
 import numpy as np
 from PIL import features
 
-from ..conditioning import jpeg_scale
 from . import register
 from .base import EncodeSettings, Metadata
 from .conditioned import ConditionedCodec, pillow_save
+from .jpeg_quant import jpeg_scale
 
 _JP2_MAGIC = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 _CODESTREAM_MAGIC = b"\xff\x4f\xff\x51"

@@ -56,11 +56,21 @@ CHROMINANCE_BASE = np.array(
 )
 
 
+def jpeg_scale(quality: float) -> float:
+    """libjpeg's quantiser scale for ``quality`` (1 at 50, 2 at 25, 0.3 at 85, 0 at 100), continuous.
+
+    The one definition of the quality scale: the tables below use its integer form, conditioning,
+    rate control and the JPEG 2000 mapping its continuous one.
+    """
+    quality = min(max(float(quality), 1.0), 100.0)
+    return 50.0 / quality if quality < 50 else (200.0 - 2.0 * quality) / 100.0
+
+
 def ijg_table(base: np.ndarray, quality: int) -> np.ndarray:
     """The table libjpeg's ``jpeg_set_quality(quality, force_baseline=TRUE)`` derives from ``base``."""
     if not 1 <= quality <= 100:
         raise ValueError(f"JPEG quality must be within 1..100, got {quality}")
-    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+    scale = 5000 // quality if quality < 50 else 200 - 2 * quality  # jpeg_scale in percent, as libjpeg rounds it
     return np.clip((base * scale + 50) // 100, 1, 255).astype(np.int32)
 
 
