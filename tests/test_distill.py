@@ -138,6 +138,7 @@ def _teach_config(photo_folder: Path, cache: Path, **settings) -> photos.TeachCo
 @pytest.fixture
 def taught(photo_folder, tmp_path, monkeypatch):
     monkeypatch.setattr(photos, "Teachers", _PlantedTeachers)
+    monkeypatch.setattr(photos, "check_teachers", lambda folder: None)
     config = _teach_config(photo_folder, tmp_path / "cache")
     assert photos.teach(config) == {"photos": 27, "made": 27, "skipped": 0}
     return config
@@ -163,14 +164,22 @@ def test_held_out_split_is_stable_and_keeps_video_frames_together():
     assert len({photos.photo_split(Path(f"davis/clip_{10 * i:05d}.jpg")) for i in range(20)}) == 1
 
 
+def test_teach_without_the_teacher_files_is_one_error_before_any_work(photo_folder, tmp_path):
+    with pytest.raises((InputError, OptionError), match="teacher model not found|ai-edge-litert"):
+        photos.teach(_teach_config(photo_folder, tmp_path / "cache"))
+    assert not (tmp_path / "cache").exists()
+
+
 def test_reading_photos_without_targets_says_to_teach(photo_folder, tmp_path):
     with pytest.raises(InputError, match="segpress.train teach"):
         photos.read_taught_photos(_teach_config(photo_folder, tmp_path / "empty"), "train")
 
 
-def test_teach_table_refuses_unknown_keys(photo_folder, tmp_path):
+def test_teach_table_refuses_unknown_keys_and_bad_values(photo_folder, tmp_path):
     with pytest.raises(OptionError, match="unknown key 'temprature'"):
         _teach_config(photo_folder, tmp_path, temprature=2.0)
+    with pytest.raises(OptionError, match="temperature must be a positive number"):
+        _teach_config(photo_folder, tmp_path, temperature="hot")
 
 
 # --- training on taught photos -------------------------------------------------------------------

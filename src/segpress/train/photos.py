@@ -33,7 +33,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from segpress.errors import InputError, OptionError
 from segpress.imageio import load_image
-from segpress.train.teachers import Teachers, TeachSettings, combine, load_target, open_cache, save_target, target_path
+from segpress.train.teachers import (
+    Teachers,
+    TeachSettings,
+    check_teachers,
+    combine,
+    load_target,
+    open_cache,
+    save_target,
+    target_path,
+)
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 HELDOUT_PERCENT = 10
@@ -69,6 +78,9 @@ class TeachConfig:
         workers = table.get("workers", 2)
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise OptionError(f"[teach]: workers must be a whole number >= 1, got {workers!r}")
+        for key in setting_names & set(table):
+            if not isinstance(table[key], int | float) or isinstance(table[key], bool) or table[key] <= 0:
+                raise OptionError(f"[teach]: {key} must be a positive number, got {table[key]!r}")
         settings = TeachSettings(**{k: float(table[k]) for k in setting_names if k in table})
         return cls(Path(table["teachers"]), tuple(Path(p) for p in photos), Path(table["cache"]), workers, settings)
 
@@ -97,6 +109,7 @@ def photo_split(path: Path) -> str:
 
 def teach(config: TeachConfig) -> dict[str, int]:
     """Teacher targets for every photo without one yet; returns counts of made and skipped photos."""
+    check_teachers(config.teachers)  # in the pool's workers a missing file would break the pool, not say why
     cache = open_cache(config.cache, config.settings)
     photos = list_photos(config.photos)
     todo = [(root, p) for root, p in photos if not target_path(cache, p, root).exists()]

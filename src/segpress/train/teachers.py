@@ -208,14 +208,10 @@ class Teachers:
     """
 
     def __init__(self, folder: str | Path, *, threads: int = 1) -> None:
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError as e:
-            raise OptionError("the teachers run with ai-edge-litert: pip install 'segpress[train]'") from e
+        check_teachers(folder)
+        from ai_edge_litert.interpreter import Interpreter
+
         folder = Path(folder)
-        for name in (MOSAIC_FILE, VOC_FILE, SELFIE_FILE):
-            if not (folder / name).is_file():
-                raise InputError(f"{folder / name}: teacher model not found (see ../shared/teachers/README.md)")
         self.mosaic = Interpreter(model_path=str(folder / MOSAIC_FILE), num_threads=threads,
                                   experimental_preserve_all_tensors=True)
         self.voc = Interpreter(model_path=str(folder / VOC_FILE), num_threads=threads,
@@ -256,6 +252,17 @@ class Teachers:
         _invoke(self.selfie, stretched)
         probability = self.selfie.get_tensor(self.selfie.get_output_details()[0]["index"])[0, :, :, 0]
         return np.asarray(Image.fromarray(probability).resize(grid[::-1], Image.Resampling.BILINEAR))
+
+
+def check_teachers(folder: str | Path) -> None:
+    """OptionError without ai-edge-litert, InputError without the three model files: before any work starts."""
+    try:
+        import ai_edge_litert.interpreter  # noqa: F401
+    except ImportError as e:
+        raise OptionError("the teachers run with ai-edge-litert: pip install 'segpress[train]'") from e
+    for name in (MOSAIC_FILE, VOC_FILE, SELFIE_FILE):
+        if not (Path(folder) / name).is_file():
+            raise InputError(f"{Path(folder) / name}: teacher model not found (see ../shared/teachers/README.md)")
 
 
 def _tensor(interpreter: Any, name: str) -> dict[str, Any]:
