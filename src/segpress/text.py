@@ -54,7 +54,7 @@ from PIL import Image
 
 from .errors import InputError, OptionError
 from .segmenters.base import as_rgb, resize_bilinear
-from .segmenters.onnx import open_session, quiet_quantization
+from .segmenters.onnx import open_session, quantize_int8
 
 DISTRIBUTION = "rapidocr-onnxruntime"
 DETECTOR_FILE = "ch_PP-OCRv4_det_infer.onnx"
@@ -356,37 +356,12 @@ def _private_dir() -> str:
 
 
 def _quantize(source: Path, target: Path) -> None:
-    import onnx
-    from onnx import version_converter
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quant_pre_process,
-        quantize_static,
-    )
-
-    class Calibration(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._inputs = iter(_calibration_inputs())
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self._inputs, None)
-
+    # PP-OCR's export is opset 12: converted to 17 first (see quantize_int8).
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="segpress-quantize-") as scratch, quiet_quantization():
-        prepared, upgraded = Path(scratch, "prepared.onnx"), Path(scratch, "opset17.onnx")
-        quant_pre_process(fspath(source), fspath(prepared), skip_symbolic_shape=True)
-        # QOperator with per-channel weights needs opset >= 13; PP-OCR's export is opset 12.
-        onnx.save(version_converter.convert_version(onnx.load(fspath(prepared)), 17), fspath(upgraded))
-        built = Path(scratch, "int8.onnx")
-        quantize_static(
-            fspath(upgraded), fspath(built), Calibration(), quant_format=QuantFormat.QOperator, per_channel=True,
-            reduce_range=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-        )
-        partial_file = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        shutil.copyfile(built, partial_file)
-        os.replace(partial_file, target)
+    built = quantize_int8(source.read_bytes(), _calibration_inputs(), opset=17)
+    partial_file = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    partial_file.write_bytes(built)
+    os.replace(partial_file, target)
 
 
 def _calibration_inputs() -> list[dict[str, np.ndarray]]:

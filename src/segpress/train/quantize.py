@@ -13,15 +13,13 @@ the network: longer side at most ``DEFAULT_MAX_SIDE``, padded by reflection to m
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 
 from segpress.datasets import READERS
 from segpress.segmenters.base import resize_rgb
-from segpress.segmenters.onnx import DEFAULT_MAX_SIDE, quiet_quantization
+from segpress.segmenters.onnx import DEFAULT_MAX_SIDE, quantize_int8
 from segpress.train.config import PHOTOS_FORMAT, TrainConfig
 from segpress.train.data import normalise
 from segpress.train.photos import read_taught_photos
@@ -55,31 +53,7 @@ def network_input(pixels: np.ndarray, max_side: int = DEFAULT_MAX_SIDE) -> np.nd
 
 def quantize(float_model: bytes, images: Sequence[np.ndarray]) -> bytes:
     """The int8 version of ``float_model`` (ONNX bytes), calibrated on ``images`` (uint8 HxWx3)."""
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quant_pre_process,
-        quantize_static,
-    )
-
-    class Calibration(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._inputs: Iterator[dict[str, np.ndarray]] = ({"image": network_input(i)} for i in images)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self._inputs, None)
-
-    with tempfile.TemporaryDirectory(prefix="segpress-int8-") as scratch, quiet_quantization():
-        source, prepared, built = (Path(scratch, name) for name in ("float.onnx", "prepared.onnx", "int8.onnx"))
-        source.write_bytes(float_model)
-        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
-        # QOperator (fused int8 kernels) rather than QDQ: QDQ ran no faster than float32 here.
-        quantize_static(
-            str(prepared), str(built), Calibration(), quant_format=QuantFormat.QOperator, per_channel=True,
-            reduce_range=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-        )
-        return built.read_bytes()
+    return quantize_int8(float_model, ({"image": network_input(image)} for image in images))
 
 
 def label_agreement(float_model: bytes, int8_model: bytes, images: Sequence[np.ndarray]) -> float:
