@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from skimage import data as skdata
+from test_cli import json_objects
 
 from segpress.cli import main
 
@@ -27,17 +28,6 @@ def frames(tmp_path: Path) -> Path:
     return folder
 
 
-def _json(text: str) -> list[dict]:
-    decoder, objects, position = json.JSONDecoder(), [], 0
-    text = text.strip()
-    while position < len(text):
-        obj, position = decoder.raw_decode(text, position)
-        objects.append(obj)
-        while position < len(text) and text[position].isspace():
-            position += 1
-    return objects
-
-
 def test_segment_a_folder_then_compress_and_batch_with_its_labels(frames, tmp_path, capsys):
     inputs = sorted(frames.glob("*.png"))
     labels = tmp_path / "labels"
@@ -49,7 +39,7 @@ def test_segment_a_folder_then_compress_and_batch_with_its_labels(frames, tmp_pa
                  "--no-compare", "--json"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    results = _json(captured.out)
+    results = json_objects(captured.out)
     assert [r["source"] for r in results] == ["labels", "labels"]
     # The label map segment wrote decides the importance: the same as giving the file itself.
     single = main(["compress", str(inputs[0]), "-o", str(tmp_path / "one.jpg"), "--labels",

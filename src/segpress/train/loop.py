@@ -125,9 +125,7 @@ def score(config: TrainConfig, checkpoint: str | Path, output: str | Path, *, ov
             dataset = open_dataset(spec, config)
             val[dataset.name] = evaluate(model, dataset, progress=progress)
     record = {**state["record"], "val": val, "miou": float(np.mean([m["miou"] for m in val.values()]))}
-    buffer = io.BytesIO()
-    torch.save({**state, "record": record}, buffer)
-    atomic_write(Path(output), buffer.getvalue(), overwrite=overwrite)
+    _save(Path(output), {**state, "record": record}, overwrite=overwrite)
     return record
 
 
@@ -311,11 +309,11 @@ def _step_loss(run: _Run, criterion: nn.Module, step: Step, distill_weight: floa
     return loss
 
 
-def _save(path: Path, payload: dict[str, Any]) -> None:
+def _save(path: Path, payload: dict[str, Any], *, overwrite: bool = True) -> None:
     """torch.save, but all at once: an interrupted write never leaves a truncated checkpoint."""
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    atomic_write(path, buffer.getvalue(), overwrite=True)
+    atomic_write(path, buffer.getvalue(), overwrite=overwrite)
 
 
 def _progress() -> Progress:

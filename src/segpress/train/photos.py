@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import shutil
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
@@ -29,10 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from segpress.errors import InputError, OptionError
-from segpress.imageio import load_image
+from segpress.imageio import atomic_write, load_image
+from segpress.taxonomy import CLASSES, UNLABELLED
 from segpress.train.teachers import (
     Teachers,
     TeachSettings,
@@ -186,13 +189,6 @@ def write_teacher_dataset(teach_config: TeachConfig, split: str, out: Path) -> i
     """The photos of ``split`` as a folder dataset ``segpress evaluate`` reads: ``out/images`` (copies),
     ``out/labels`` (the combined teacher's labels, 255 where it gave none) and ``out/classes.txt``
     (the taxonomy). Names join the photo's folders with "__". Returns the number of photos."""
-    import shutil
-
-    from PIL import Image
-
-    from segpress.imageio import atomic_write
-    from segpress.taxonomy import CLASSES
-
     cache = open_cache(teach_config.cache, teach_config.settings)
     chosen = [(root, p) for root, p in list_photos(teach_config.photos) if split == "all" or photo_split(p) == split]
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -210,8 +206,6 @@ def write_teacher_dataset(teach_config: TeachConfig, split: str, out: Path) -> i
 
 
 def teacher_labels(target: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The combined teacher's hard labels at ``size`` (h, w): argmax, 255 where it gave no target."""
-    from PIL import Image
-
-    labels = np.where(target.sum(axis=0) > 0, target.argmax(axis=0), 255).astype(np.uint8)
+    """The combined teacher's hard labels at ``size`` (h, w): argmax, ``UNLABELLED`` where it gave no target."""
+    labels = np.where(target.sum(axis=0) > 0, target.argmax(axis=0), UNLABELLED).astype(np.uint8)
     return np.asarray(Image.fromarray(labels).resize(size[::-1], Image.Resampling.NEAREST))
