@@ -797,7 +797,7 @@ def test_failed_write_removes_the_temporary_file(capsys, files, old_output, monk
         seen.append(tree(old_output.parent))
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(imageio.os, "fsync", disk_full)
+    monkeypatch.setattr(imageio.writing.os, "fsync", disk_full)
     run = cli(capsys, "compress", files["photo"], "-o", old_output, "--mask", files["mask"], "--overwrite",
               "--no-compare")
     monkeypatch.undo()
@@ -814,7 +814,7 @@ def test_interrupt_during_write_leaves_the_old_file(capsys, files, old_output, m
     def interrupted(src, dst):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(imageio.os, "replace", interrupted)
+    monkeypatch.setattr(imageio.writing.os, "replace", interrupted)
     run = cli(capsys, "compress", files["photo"], "-o", old_output, "--mask", files["mask"], "--overwrite",
               "--no-compare")
     monkeypatch.undo()

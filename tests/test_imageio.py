@@ -369,7 +369,7 @@ def test_permission_denied(monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(imageio, "open", refuse, raising=False)  # shadows the builtin in that module
+    monkeypatch.setattr(imageio.decoding, "open", refuse, raising=False)  # shadows the builtin in that module
     with pytest.raises(InputError, match="permission denied") as error:
         load_image("locked.png")
     assert_one_line(error, "locked.png")
@@ -527,7 +527,7 @@ def test_atomic_write_creates_parents_and_leaves_no_temp(tmp_path):
     atomic_write(target, b"hello")
     assert target.read_bytes() == b"hello"
     assert os.listdir(target.parent) == ["result.jpg"]
-    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~imageio._UMASK
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~imageio.writing._UMASK
 
 
 def test_atomic_write_refuses_existing_file_without_overwrite(tmp_path):

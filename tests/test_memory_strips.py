@@ -66,7 +66,7 @@ def test_count_values_is_bincount():
 def test_pillow_pixels_in_strips(monkeypatch, astronaut, mode):
     image = Image.fromarray(astronaut[:77, :53]).convert(mode)
     target = "L" if mode in ("L", "1") else "RGB"
-    monkeypatch.setattr(imageio, "_STRIP_PIXELS", 53 * 5)
+    monkeypatch.setattr(imageio.pixels, "_STRIP_PIXELS", 53 * 5)
     assert np.array_equal(imageio.pillow_pixels(image, target), np.asarray(image.convert(target)))
 
 
