@@ -146,7 +146,7 @@ def bomb(tmp_path_factory) -> Path:
 @pytest.fixture
 def wide(monkeypatch) -> None:
     """A 200-column console, so the table shows output names unfolded (80 columns fold them)."""
-    monkeypatch.setattr(cli_module, "stdout", Console(width=200))
+    monkeypatch.setattr(cli_module.console, "stdout", Console(width=200))
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ def folder(tmp_path: Path, monkeypatch) -> Path:
 def screen(monkeypatch) -> io.StringIO:
     """stdout as an 80-column console that is not a terminal (as when piped)."""
     text = io.StringIO()
-    monkeypatch.setattr(cli_module, "stdout", Console(file=text, width=80))
+    monkeypatch.setattr(cli_module.console, "stdout", Console(file=text, width=80))
     return text
 
 
@@ -90,7 +90,7 @@ def test_each_row_is_printed_when_its_file_is_done(folder, screen, monkeypatch):
 
 def test_progress_bar_only_on_a_terminal(folder, screen, monkeypatch):
     bar = io.StringIO()
-    monkeypatch.setattr(cli_module, "stderr", Console(file=bar, force_terminal=True, width=80))
+    monkeypatch.setattr(cli_module.console, "stderr", Console(file=bar, force_terminal=True, width=80))
     assert main(["compress", "astronaut.png", "-o", "out/", "--mask", "mask.png", "--no-compare"]) == 0
     assert "compressing" in bar.getvalue() or "astronaut" in bar.getvalue()
     assert "out/astronaut.jpg" in screen.getvalue()
