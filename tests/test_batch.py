@@ -157,7 +157,7 @@ def test_masks_from_a_mirrored_folder_give_what_compress_gives(tmp_path: Path, c
 
 
 def test_the_saving_says_what_it_is_measured_against(tmp_path: Path, capsys) -> None:
-    """Bytes saved are against the input files; with --compare also against uniform encodes (issue 17)."""
+    """Bytes saved are against the input files; with --compare also against uniform encodes."""
     source, masks = tmp_path / "src", tmp_path / "masks"
     photo_tree(source, ["a.png", "b.png"])
     masks.mkdir()

@@ -488,7 +488,7 @@ def test_inspect_a_file_without_a_map(capsys, tmp_path, files):
     assert "none embedded (segpress compress --keep-map" in text
     # The roi quality: segpress keeps the finest table (jpegli's, where it is installed).
     assert f"│ quality │ 85 ({'jpegli' if jpegli.available() else 'IJG'} tables)" in text
-    # The README's `inspect photo.jpg --map-png map.png` on such a file: what it holds, and a note (issue 17).
+    # The README's `inspect photo.jpg --map-png map.png` on such a file: what it holds, and a note.
     asked = cli(capsys, "inspect", out, "--map-png", tmp_path / "map.png")
     assert asked.code == 0 and "jpeg" in asked.out and "none embedded" in " ".join(asked.out.split())
     assert asked.err.startswith("note: plain.jpg holds no importance map") and "not written" in asked.err

@@ -164,7 +164,7 @@ def test_sparsify_strength_and_codecs():
 @pytest.mark.parametrize("method", conditioning.METHODS)
 @pytest.mark.parametrize("bg_quality", [25, 2])
 def test_a_large_picture_is_conditioned_in_strips_as_it_is_whole(astronaut, monkeypatch, method, bg_quality):
-    """Strips (issue 14, item 5: bounded memory) give what the whole picture gives: exactly for the
+    """Strips (bounded memory) give what the whole picture gives: exactly for the
     block-local sparsify and the Gaussian blur, within a level for flatten's 2x-reduced statistics."""
     pixels = astronaut[:301, :200]
     importance = np.zeros(pixels.shape[:2], np.float32)

@@ -69,7 +69,7 @@ def test_evaluate_command_on_a_generated_folder(tmp_path, capsys):
 
 def test_a_partial_mapping_warns_and_void_needs_no_line(tmp_path, capsys):
     """Classes the mapping leaves out are listed (they are not scored); a "void" class is ignored as
-    255 is, with or without a mapping (issue 17)."""
+    255 is, with or without a mapping."""
     from segpress.cli import main
     from segpress.datasets import folder_label_set
 

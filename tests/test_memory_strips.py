@@ -1,4 +1,4 @@
-"""Work done in strips to bound peak memory (issue 14, item 5) gives what the whole-picture work gives.
+"""Work done in strips to bound peak memory gives what the whole-picture work gives.
 
 The strip sizes are module constants; the tests shrink them so that small pictures take many strips.
 Peak memory itself is measured by ``benchmarks/memory.py``, not here.

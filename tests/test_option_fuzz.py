@@ -1,4 +1,4 @@
-"""Random option values, good and bad, through the CLI and the HTTP API (issue 14, item 10).
+"""Random option values, good and bad, through the CLI and the HTTP API: an `error:` line or a 4xx, never a traceback.
 
 Whatever the values (up to three options per run, any value): the CLI exits 0, 1 or 2, a failure is one
 ``error:`` line with no traceback and leaves no file under the output name, and the inputs keep their

@@ -146,7 +146,7 @@ def test_missing_library_is_reported_not_raised(monkeypatch):
 
 def test_avif_is_feature_tested_through_pillows_public_api(monkeypatch):
     """No import of Pillow's private _avif: a Pillow without AVIF (or one that cannot write it) reads as
-    'not available' from features.check and a test encode (issue 17)."""
+    'not available' from features.check and a test encode."""
     from segpress.codecs import avif
 
     assert "PIL._avif" not in Path(avif.__file__).read_text() and "import _avif" not in Path(avif.__file__).read_text()

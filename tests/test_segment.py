@@ -413,8 +413,8 @@ def test_the_model_finds_the_main_subject_of_real_photos(segmenter):
     assert sum(share > 0.5 for share in found.values()) >= 2, f"share of subject pixels labelled right: {report}"
 
 
-# One ordinary photo of each kind issue 13 asked for, from installed packages (tests/subject_photos.py),
-# with the subject drawn by hand. "Protected" is the importance region (build_importance's ``region``:
+# One ordinary photo of each kind people compress (portrait, pet, vehicle, food, ...), from installed
+# packages (tests/subject_photos.py), with the subject drawn by hand. "Protected" is the importance region (build_importance's ``region``:
 # expected default-policy weight >= 0.5), the pixels the codecs keep at full quality. Most of the subject
 # (>= 80 %) must be protected and little of the rest (<= 15 %). The xfails are the shipped model's
 # failures, measured with the int8 model shipped in commit c07a4a8 (recall = share of the subject

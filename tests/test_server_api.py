@@ -388,7 +388,7 @@ def test_a_job_over_the_timeout_is_answered_and_keeps_its_place_until_done():
 
 
 def test_jobs_wait_for_memory_in_turn_and_all_finish():
-    """Issue 14, item 5: work is admitted by its memory; those that do not fit wait, none fails."""
+    """Work is admitted by its memory (the server must not run out of it); those that do not fit wait, none fails."""
     pixels = 10_000_000
     each = budget.job_bytes("compress:jpeg", pixels)
     pool = WorkPool(workers=4, queue=4, timeout=10, memory=each * 2 + 1)  # room for two at once
@@ -416,7 +416,7 @@ def test_jobs_wait_for_memory_in_turn_and_all_finish():
 
 
 def test_work_that_would_time_out_is_refused_at_once_with_a_meaningful_retry_after():
-    """Issue 14, item 7: the pool learns how long a kind of job takes and refuses, at once, a job that the
+    """A client is told no at once rather than after the timeout: the pool learns how long a kind of job takes and refuses, at once, a job that the
     work ahead would push past the timeout; the ones it takes finish in time."""
     pool = WorkPool(workers=1, queue=20, timeout=1.0)
 

@@ -137,7 +137,7 @@ class SlowSegmenter(Segmenter):
 
 
 def test_work_that_cannot_finish_in_time_is_refused_at_once_with_retry_after():
-    """Issue 14, item 7: with one worker and a 2.5 s timeout, a burst of 8 segmentations (0.5 s each once
+    """A client is told no at once rather than after the timeout: with one worker and a 2.5 s timeout, a burst of 8 segmentations (0.5 s each once
     the server has timed one) gets some answers and, at once, a 503 with a Retry-After for the rest,
     instead of 503s after the timeout."""
     limits = ServerLimits(workers=1, queue=20, timeout=2.5)

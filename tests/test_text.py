@@ -253,7 +253,7 @@ def agreement(reference: list[str], other: list[str]) -> float:
 
 
 def test_at_equal_size_text_stays_readable_where_uniform_jpeg_does_not(coffee_text):
-    """The issue's claim on one image: at the size of the uniform file that loses the text, the text source keeps it."""
+    """What the text source is for, on one image: at the size of the uniform file that loses the text, the text source keeps it."""
     pixels, boxes = coffee_text
     # On libjpeg-turbo alone: jpegli (the jpeg codec's core where installed) keeps this text readable
     # even at its lowest quality (7.6 KB here), and its files cannot get as small as this one (4.2 KB).

@@ -222,7 +222,7 @@ def build_importance(
         raw = model_importance(segmentation, chosen)
     weight = chosen.source_weight("mask" if importance is not None or mask is not None else "classes")
     # The region is taken before shaping, which then reuses the raw map's memory where it is ours (not
-    # the caller's array): one full-size float32 map at a time (issue 14, item 5).
+    # the caller's array): one full-size float32 map at a time, which keeps peak memory per pixel bounded.
     region = imp.reaches([(weight, raw)], REGION_THRESHOLD)
     shaped_layers = [(weight, imp.shape(
         raw,

@@ -18,7 +18,8 @@ cutting lines out for recognition. ``api.build_importance`` merges the regions i
 map with the policy's ``text`` weight (``segpress.policy``).
 
 Speed against reach: the network runs at 0.75 of the image's resolution (``scale``) and at most
-``max_side`` pixels on its longer side; the issue's budget is 80 ms per megapixel on 2 CPU cores. Reach
+``max_side`` pixels on its longer side; the budget is 80 ms per megapixel on 2 CPU cores (text finding must not
+cost more than the encode it guides). Reach
 is bought with resolution, and nothing else measured came close (``benchmarks/text.py``: lines of
 12-32 px in 12 fonts, colours and rotations on real photos; held-out seeds, IoU >= 0.5): int8 at 0.75
 finds 33 % of 12-14 px lines and 61 % of 16-32 px ones (0.7, the default before: 22 % and 51 %) for

@@ -4,9 +4,9 @@ Data flow::
 
     pixels --conditioning (flatten, strength from bg_quality)--> --OpenJPEG, 9/7 wavelet, PSNR target--> .jp2
 
-(A wavelet has no block grid to align with, so the edge-keeping ``flatten`` stays; the issue sets no
-target for JPEG 2000 and its calibration, from before, leaves the background about as faithful as
-region-adaptive JPEG's.)
+(A wavelet has no block grid to align with, so the edge-keeping ``flatten`` stays; JPEG 2000 has no BD-rate
+target, so its calibration is the one that leaves the background about as faithful as region-adaptive
+JPEG's.)
 
 OpenJPEG has no quality scale, only a compression ratio or a PSNR target per quality layer. segpress
 asks for a PSNR target: the one a libjpeg encode at the same quality typically reaches on photos,
