@@ -13,35 +13,24 @@ Usage: .venv/bin/python benchmarks/effort.py [--photos DIR] [--limit N] [--out D
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
-import platform
 import statistics
-import tempfile
-from datetime import UTC, datetime
-from importlib.metadata import version as package_version
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import DEFAULT_OUT, DEFAULT_PHOTOS, heldout_photos
 
-from segpress import api, codecs
+from segpress import api
+from segpress.bench.record import Run, machine_line
+from segpress.codecs import avif, webp
 from segpress.imageio import load_image
-from segpress.train.photos import photo_split
 
 FORMATS = ("webp", "avif", "jxl-pixels")
 EFFORTS = (1, 3, 5, 7, 9)
 REFERENCE = 7  # every encoder's default on the --effort scale
 REPEATS = 2
-DEFAULT_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "photos"
-DEFAULT_OUT = Path(__file__).resolve().parent / "results"
-
-
-def heldout_photos(folder: Path, limit: int) -> list[Path]:
-    photos = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")
-                    and photo_split(p) == "heldout")
-    return photos[:limit]
 
 
 def measure(path: Path) -> dict[str, Any]:
@@ -84,22 +73,24 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def markdown(summary: dict[str, Any], records: list[dict[str, Any]], command: str) -> str:
+def markdown(report: dict[str, Any]) -> str:
+    summary, records = report["results"]["summary"], report["results"]["records"]
     megapixels = sum(r["width"] * r["height"] for r in records) / 1e6
     lines = [
         "# --effort: encode time and bytes per level",
         "",
         f"{len(records)} held-out bench photos ({megapixels:.2f} MP in all, about "
         f"{1000 * megapixels / len(records):.0f} kilopixels each), defaults (roi 85, background 25), importance "
-        "from the shipped model. Time: the encode alone, best of 2, summed over the photos per megapixel, on a "
-        "shared 2-core machine (noisy). Bytes and PSNR inside against effort 7 (each encoder's default).",
+        f"from the shipped model. Time: the encode alone, best of {REPEATS}, summed over the photos per megapixel; "
+        f"{machine_line(report)}: times are noisy. Bytes and PSNR inside against effort {REFERENCE} (each "
+        "encoder's default).",
         "",
-        f"Command: `{command}`",
+        f"Command: `{report['command']}`",
         "",
         "| format | effort | encoder knob | ms/MP | bytes vs effort 7 | PSNR inside vs effort 7 |",
         "|---|---:|---|---:|---:|---:|",
     ]
-    knobs = {"webp": ("method", codecs.webp.EFFORT_LEVELS), "avif": ("speed", codecs.avif.EFFORT_LEVELS),
+    knobs = {"webp": ("method", webp.EFFORT_LEVELS), "avif": ("speed", avif.EFFORT_LEVELS),
              "jxl-pixels": ("effort", {e: e for e in EFFORTS})}
     for name, rows in summary.items():
         for effort, row in rows.items():
@@ -110,19 +101,13 @@ def markdown(summary: dict[str, Any], records: list[dict[str, Any]], command: st
     return "\n".join(lines) + "\n"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as tmp:
-        tmp.write(text)
-    os.chmod(tmp.name, 0o644)
-    os.replace(tmp.name, path)
-
-
-def main() -> None:
+def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
     parser.add_argument("--limit", type=int, default=24)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    run = Run("effort", argv, ("imagecodecs",))
     photos = heldout_photos(args.photos, args.limit)
     if not photos:
         raise SystemExit(f"no held-out photos under {args.photos}")
@@ -130,21 +115,11 @@ def main() -> None:
     for index, path in enumerate(photos, 1):
         records.append(measure(path))
         print(f"{index}/{len(photos)} {path.name}", flush=True)
-    summary = summarise(records)
-    command = "python benchmarks/effort.py" + (f" --limit {args.limit}" if args.limit != 24 else "")
-    args.out.mkdir(parents=True, exist_ok=True)
-    report = {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"), "command": command,
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
-        "versions": {"segpress": package_version("segpress"), "pillow": package_version("pillow"),
-                     "imagecodecs": package_version("imagecodecs")},
-        "photos": len(records), "efforts": EFFORTS, "summary": summary, "records": records,
-    }
-    write_atomic(args.out / "effort.json", json.dumps(report, indent=1) + "\n")
-    write_atomic(args.out / "effort.md", markdown(summary, records, command))
-    print(markdown(summary, records, command))
-
+    settings = {"photos": str(args.photos), "limit": args.limit, "formats": FORMATS, "efforts": EFFORTS,
+                "reference": REFERENCE, "repeats": REPEATS, "defaults": "roi 85, background 25, default policy"}
+    results = {"photos": len(records), "summary": summarise(records), "records": records}
+    print(markdown(run.write(args.out, settings, results, markdown)))
 
 if __name__ == "__main__":
     np.seterr(all="ignore")
-    main()
+    main(sys.argv[1:])

@@ -20,28 +20,34 @@ Usage: .venv/bin/python benchmarks/jpeg_roi.py [--camvid DIR] [--limit N] [--out
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
 import math
-import os
-import platform
-import shlex
 import statistics
 import sys
-import tempfile
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib.metadata import version as package_version
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import imagecodecs
 import numpy as np
-import PIL
-from PIL import Image, features
-from rich.console import Console
+from common import (
+    CAMVID_CLASSES,
+    CAMVID_DILATION,
+    DEFAULT_CAMVID,
+    DEFAULT_OUT,
+    IMPORTANCE_NOTE,
+    PHOTOS,
+    TIMING_REPEATS,
+    Sample,
+    best_times,
+    camvid_samples,
+    collect,
+    console,
+    pct,
+    photo_samples,
+    safe_bd_rate,
+    target,
+)
+from PIL import features
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -49,163 +55,31 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from scipy import ndimage
-from skimage import data, draw, morphology
 
 from segpress import codecs
-from segpress.bench.runner import clean
+from segpress.bench.record import Run, machine_line
 from segpress.codecs import EncodeSettings, Metadata, jpegli
 from segpress.codecs.base import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY
 from segpress.codecs.jpeg import JPEGLI, TURBO, JpegCodec, adaptive_baseline, core_for, pillow_encode
-from segpress.metrics import bd_rate, bits_per_pixel, psnr
-
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CAMVID = REPO.parent / "shared" / "data" / "camvid"
-DEFAULT_OUT = REPO / "benchmarks" / "results"
+from segpress.metrics import bits_per_pixel, psnr
 
 ROI_QUALITIES = (50, 60, 70, 80, 90, 95)
 SUBSAMPLING = "4:2:0"
-TIMING_REPEATS = 3
-# CamVid's 11-class labels: sign/symbol, car, pedestrian, bicyclist are what must stay legible.
-CAMVID_CLASSES = {6: "sign/symbol", 8: "car", 9: "pedestrian", 10: "bicyclist"}
-CAMVID_DILATION = 8  # px, disk: block edges and ringing next to an object still count as the object
-IMPORTANCE_NOTE = (
-    "the region mask as float32 (1 inside, 0 outside), no margin or feathering: the CamVid "
-    f"region already includes the {CAMVID_DILATION} px dilation and the photo regions are drawn loosely"
-)
 
 # Region-adaptive and uniform JPEG by core: "" is segpress's default codec (jpegli where installed),
 # "_turbo" the libjpeg-turbo core / encoder, so that both baselines and both cores sit in one run.
 CORES = {"": None, "_turbo": TURBO}
 
-# The issue's targets: CamVid BD-rate and PSNR outside; JPEG XL saving and encode overhead everywhere.
+# Targets: CamVid BD-rate and PSNR outside (half the bytes for the region's quality, the background still
+# usable); JPEG XL saving and encode overhead everywhere.
 BD_RATE_TARGET = -50.0  # percent, vs uniform JPEG from the default core (jpegli where installed)
 PSNR_OUTSIDE_TARGET = 27.0  # dB, mean over images at the default bg quality
 JXL_SAVING_TARGET = 15.0  # percent smaller than the baseline adaptive JPEG
 OVERHEAD_TARGET = 40.0  # ms/MP over a plain Pillow encode
 
-console = Console(stderr=True)  # progress on stderr, so stdout carries only the summary
 
 
 # --- regions ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Ellipse:
-    """Centre (cx, cy) and half-axes (rx, ry) in pixels; x to the right, y down."""
-
-    cx: float
-    cy: float
-    rx: float
-    ry: float
-
-    def fill(self, mask: np.ndarray) -> None:
-        rows, cols = draw.ellipse(self.cy, self.cx, self.ry, self.rx, shape=mask.shape)
-        mask[rows, cols] = True
-
-
-@dataclass(frozen=True)
-class Polygon:
-    """Corners as (x, y) pixels, in order around the outline."""
-
-    points: tuple[tuple[int, int], ...]
-
-    def fill(self, mask: np.ndarray) -> None:
-        xs, ys = zip(*self.points, strict=True)
-        rows, cols = draw.polygon(ys, xs, shape=mask.shape)
-        mask[rows, cols] = True
-
-
-Shape = Ellipse | Polygon
-
-# Drawn by eye on each photo and checked on an overlay; loose around the object, as a segmenter's
-# mask plus margin would be.
-# chelsea (451x300): the cat's head with both ears and eyes, and the body down the left and bottom;
-# the blurred room on the right (right of the cheek) is background.
-CAT = (
-    Polygon(((0, 0), (405, 0), (400, 45), (372, 130), (365, 200), (345, 255), (325, 300), (0, 300))),
-)
-# coffee (600x400): saucer (wide ellipse) plus cup with its handle and the spoon (upper ellipse);
-# the wooden table around them is background.
-CUP_AND_SAUCER = (Ellipse(278, 232, 207, 160), Ellipse(292, 150, 138, 138))
-# stereo_motorcycle left (741x500): the motorcycle from rear light to front wheel, mirrors to tyres;
-# the garage (shelves, bench, floor) is background.
-MOTORCYCLE = (
-    Polygon((
-        (88, 195), (150, 150), (330, 158), (340, 108), (420, 112), (495, 72), (548, 78), (590, 118),
-        (585, 195), (600, 262), (650, 288), (692, 350), (685, 432), (640, 455), (578, 447), (530, 405),
-        (365, 410), (348, 442), (318, 442), (252, 402), (168, 402), (122, 362), (115, 282), (92, 248),
-    )),
-)
-# rocket (640x427): the rocket from its nose cone down, the launch tower around its lower stage and
-# the platform it stands on; sky, lightning masts and lights are background.
-ROCKET = (
-    Polygon((
-        (322, 122), (333, 128), (338, 145), (342, 160), (343, 318), (362, 322), (362, 403), (380, 403),
-        (380, 427), (264, 427), (264, 403), (282, 403), (282, 322), (302, 318), (302, 160), (306, 145),
-        (311, 128),
-    )),
-)
-
-
-def drawn_region(shapes: tuple[Shape, ...]) -> Callable[[np.ndarray], np.ndarray]:
-    def region(pixels: np.ndarray) -> np.ndarray:
-        mask = np.zeros(pixels.shape[:2], dtype=bool)
-        for shape in shapes:
-            shape.fill(mask)
-        return mask
-
-    return region
-
-
-def face_region(pixels: np.ndarray) -> np.ndarray:
-    """The demo's rule (scripts/demo_inputs.py): LBP face cascade, each box grown by 60 % per side."""
-    spec = importlib.util.spec_from_file_location("demo_inputs", REPO / "scripts" / "demo_inputs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.face_mask(pixels) > 0
-
-
-@dataclass(frozen=True)
-class Photo:
-    name: str
-    load: Callable[[], np.ndarray]
-    region: Callable[[np.ndarray], np.ndarray]
-
-
-PHOTOS = (
-    Photo("astronaut", data.astronaut, face_region),
-    Photo("chelsea", data.chelsea, drawn_region(CAT)),
-    Photo("coffee", data.coffee, drawn_region(CUP_AND_SAUCER)),
-    Photo("stereo_motorcycle_left", lambda: data.stereo_motorcycle()[0], drawn_region(MOTORCYCLE)),
-    Photo("rocket", data.rocket, drawn_region(ROCKET)),
-)
-
-
-@dataclass
-class Sample:
-    name: str
-    pixels: np.ndarray  # uint8 HxWx3
-    region: np.ndarray  # bool HxW
-
-
-def camvid_region(labels: np.ndarray) -> np.ndarray:
-    important = np.isin(labels, list(CAMVID_CLASSES))
-    return ndimage.binary_dilation(important, structure=morphology.disk(CAMVID_DILATION).astype(bool))
-
-
-def camvid_samples(files: list[Path], labels_dir: Path) -> Iterator[Sample | None]:
-    """One Sample per file, or None for a frame without any important pixel (skipped, counted)."""
-    for path in files:
-        pixels = np.asarray(Image.open(path).convert("RGB"))
-        region = camvid_region(np.asarray(Image.open(labels_dir / path.name)))
-        yield Sample(path.stem, pixels, region) if region.any() else None
-
-
-def photo_samples() -> Iterator[Sample]:
-    for photo in PHOTOS:
-        pixels = photo.load()
-        yield Sample(photo.name, pixels, photo.region(pixels))
 
 
 # --- measurements -----------------------------------------------------------------------------------
@@ -244,18 +118,6 @@ def sweep(sample: Sample, importance: np.ndarray) -> list[dict[str, Any]]:
             point[f"uniform{suffix}"] = quality_figures(uniform, sample, jpeg)
         points.append(point)
     return points
-
-
-def safe_bd_rate(
-    ref_rate: list[float], ref_psnr: list[float], test_rate: list[float], test_psnr: list[float]
-) -> float | None:
-    """BD-rate, or None where it is undefined (infinite PSNR, curves that do not overlap)."""
-    if not all(math.isfinite(value) for value in ref_psnr + test_psnr):
-        return None
-    try:
-        return bd_rate(ref_rate, ref_psnr, test_rate, test_psnr)
-    except ValueError:
-        return None
 
 
 # BD-rate pairs (test curve, reference curve): the region-adaptive JPEG on each core against each uniform
@@ -301,17 +163,6 @@ def at_defaults(sample: Sample, importance: np.ndarray, baseline: bytes) -> dict
         # The transcode is meant to be lossless: the exact baseline JPEG must come back out.
         "jxl_roundtrip_exact": imagecodecs.jpegxl_decode_jpeg(transcoded) == baseline,
     }
-
-
-def best_times(calls: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """Best wall time of each call; the calls alternate so that a slow moment hits all of them alike."""
-    best = dict.fromkeys(calls, math.inf)
-    for _ in range(TIMING_REPEATS):
-        for name, call in calls.items():
-            started = time.perf_counter()
-            call()
-            best[name] = min(best[name], time.perf_counter() - started)
-    return best
 
 
 def timing(sample: Sample, importance: np.ndarray, baseline: bytes) -> dict[str, float]:
@@ -387,7 +238,7 @@ def encode_speed(records: list[dict[str, Any]]) -> dict[str, float]:
     speed["overhead_adaptive_baseline"] = speed["adaptive_baseline"] - speed["pillow"]
     speed["overhead_ratio"] = speed["adaptive_baseline"] / speed["pillow"]
     speed["progressive_pass"] = speed["adaptive_progressive"] - speed["adaptive_baseline"]
-    # The issue's time target: the default JPEG path against the libjpeg-turbo core it replaces.
+    # The default JPEG path against the libjpeg-turbo core it replaces: what the switch costs in time.
     speed["core_ratio_progressive"] = speed["adaptive_progressive"] / speed["adaptive_progressive_turbo"]
     speed["core_ratio_baseline"] = speed["adaptive_baseline"] / speed["adaptive_baseline_turbo"]
     return speed
@@ -402,11 +253,6 @@ def pair_summary(records: list[dict[str, Any]], curve: list[dict[str, Any]], pai
         "median": statistics.median(defined) if defined else None,
         "undefined_images": len(values) - len(defined),
     }
-
-
-def target(value: float | None, limit: float, at_most: bool, unit: str) -> dict[str, Any]:
-    met = value is not None and (value <= limit if at_most else value >= limit)
-    return {"value": value, "text": f"{'<=' if at_most else '>='} {limit:g} {unit}", "met": met}
 
 
 def summarise(records: list[dict[str, Any]], skipped: int, seconds: float, primary: bool) -> dict[str, Any]:
@@ -475,10 +321,6 @@ def status(summary: dict[str, Any], key: str) -> tuple[str, str]:
     return found["text"], "met" if found["met"] else "**missed**"
 
 
-def pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1f} %"
-
-
 def table_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(figure, value, target key) per row."""
     bd, d, s = summary["bd_rate_percent"], summary["defaults"], summary["encode_ms_per_mp"]
@@ -535,13 +377,13 @@ def table_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
-def markdown(report: dict[str, Any], command: str) -> str:
-    v, m = report["versions"], report["machine"]
+def markdown(report: dict[str, Any]) -> str:
+    v = report["versions"]
     lines = [
         "# jpeg_roi: region-adaptive JPEG and JPEG XL",
         "",
         (
-            f"{report['date']} on {m['platform']}, {m['cpu_count']} CPUs; "
+            f"{machine_line(report)}; "
             f"segpress {v['segpress']}, Pillow {v['pillow']}, libjpeg-turbo {v['libjpeg-turbo']}, "
             f"mozjpeg-lossless-optimization {v['mozjpeg-lossless-optimization']}, {v['libjxl']}."
         ),
@@ -554,19 +396,19 @@ def markdown(report: dict[str, Any], command: str) -> str:
         ),
         f"Importance: {IMPORTANCE_NOTE}.",
     ]
-    for name, dataset in report["datasets"].items():
+    for name, dataset in report["results"]["datasets"].items():
         summary = dataset["summary"]
         lines += ["", f"## {name}", "", "| Figure | Value | Target | Status |", "|---|---|---|---|"]
         for figure, value, key in table_rows(summary):
             text, verdict = status(summary, key) if key else ("", "")
             lines.append(f"| {figure} | {value} | {text} | {verdict} |")
         lines.append(f"\nRun time: {summary['run_seconds']:.0f} s.")
-    lines += ["", f"Reproduce: `{command}`", ""]
+    lines += ["", f"Reproduce: `{report['command']}`", ""]
     return "\n".join(lines)
 
 
 def print_summary(report: dict[str, Any]) -> None:
-    for name, dataset in report["datasets"].items():
+    for name, dataset in report["results"]["datasets"].items():
         summary = dataset["summary"]
         print(f"\n{name}")
         for figure, value, key in table_rows(summary):
@@ -575,54 +417,7 @@ def print_summary(report: dict[str, Any]) -> None:
             print(f"  {figure}: {value}{note}")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as tmp:
-        tmp.write(text)
-    os.chmod(tmp.name, 0o644)  # NamedTemporaryFile makes it private; results are for everyone to read
-    os.replace(tmp.name, path)
-
-
-def environment() -> dict[str, Any]:
-    return {
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
-        "versions": {
-            "segpress": package_version("segpress"),
-            "pillow": PIL.__version__,
-            "libjpeg-turbo": features.version("libjpeg_turbo"),
-            "jpeglib": package_version("jpeglib"),
-            "jpegli": jpegli.version(),
-            "mozjpeg-lossless-optimization": package_version("mozjpeg-lossless-optimization"),
-            "imagecodecs": imagecodecs.__version__,
-            "libjxl": imagecodecs.jpegxl_version(),
-            "numpy": np.__version__,
-            "scikit-image": package_version("scikit-image"),
-        },
-    }
-
-
 # --- main -------------------------------------------------------------------------------------------
-
-
-def collect(
-    progress: Progress, label: str, samples: Iterator[Sample | None], total: int,
-    measure_one: Callable[[int, Sample], dict[str, Any]],
-) -> tuple[list[dict[str, Any]], int, float]:
-    """Per-image records of ``measure_one(index, sample)``, the count of skipped images, and seconds."""
-    task = progress.add_task(label, total=total)
-    started = time.perf_counter()
-    records, skipped = [], 0
-    for index, sample in enumerate(samples):
-        if sample is None:
-            skipped += 1
-        else:
-            records.append(measure_one(index, sample))
-        progress.advance(task)
-    return records, skipped, time.perf_counter() - started
 
 
 def run_dataset(
@@ -663,38 +458,36 @@ def run_datasets(camvid: Path, limit: int | None) -> dict[str, Any]:
 
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
-    started = time.perf_counter()
-    report = build_report(args, run_datasets(args.camvid, args.limit))
-    args.out.mkdir(parents=True, exist_ok=True)
-    command = shlex.join([".venv/bin/python", "benchmarks/jpeg_roi.py", *argv])
-    write_atomic(args.out / "jpeg_roi.json", json.dumps(clean(report, digits=4), indent=1, allow_nan=False) + "\n")
-    write_atomic(args.out / "jpeg_roi.md", markdown(report, command))
+    run = Run("jpeg_roi", argv, PACKAGES)
+    datasets = run_datasets(args.camvid, args.limit)
+    report = run.write(args.out, settings(args), {"datasets": datasets}, markdown, library_versions(), digits=4)
     print_summary(report)
-    seconds = time.perf_counter() - started
-    print(f"\nwrote {args.out / 'jpeg_roi.json'} and {args.out / 'jpeg_roi.md'} in {seconds:.0f} s")
+    print(f"\nwrote {args.out / 'jpeg_roi.json'} and {args.out / 'jpeg_roi.md'} in {report['seconds']:.0f} s")
 
 
-def build_report(args: argparse.Namespace, datasets: dict[str, Any]) -> dict[str, Any]:
+PACKAGES = ("jpeglib", "mozjpeg-lossless-optimization", "imagecodecs", "scikit-image")
+
+
+def library_versions() -> dict[str, str]:
+    """The encoders' own versions (libraries under the Python packages)."""
+    return {"libjpeg-turbo": features.version("libjpeg_turbo"), "jpegli": jpegli.version(),
+            "libjxl": imagecodecs.jpegxl_version()}
+
+
+def settings(args: argparse.Namespace) -> dict[str, Any]:
     return {
-        "name": "jpeg_roi",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        **environment(),
-        "settings": {
-            "roi_qualities": ROI_QUALITIES,
-            "bg_quality": f"min({DEFAULT_BG_QUALITY}, roi quality)",
-            "progressive": True,
-            "subsampling": SUBSAMPLING,
-            "uniform_reference": codecs.get("jpeg").uniform_reference,
-            "defaults": {"roi_quality": DEFAULT_ROI_QUALITY, "bg_quality": DEFAULT_BG_QUALITY},
-            "importance": IMPORTANCE_NOTE,
-            "camvid": {"dir": str(args.camvid), "limit": args.limit, "classes": CAMVID_CLASSES,
-                       "dilation_px": CAMVID_DILATION, "structuring_element": "disk"},
-            "bd_rate": "segpress.metrics.bd_rate on (bytes, PSNR inside the region); average curve on mean bpp",
-            "timing": f"time.perf_counter, best of {TIMING_REPEATS} per image, total time / total megapixels",
-        },
-        "datasets": datasets,
+        "roi_qualities": ROI_QUALITIES,
+        "bg_quality": f"min({DEFAULT_BG_QUALITY}, roi quality)",
+        "progressive": True,
+        "subsampling": SUBSAMPLING,
+        "uniform_reference": codecs.get("jpeg").uniform_reference,
+        "defaults": {"roi_quality": DEFAULT_ROI_QUALITY, "bg_quality": DEFAULT_BG_QUALITY},
+        "importance": IMPORTANCE_NOTE,
+        "camvid": {"dir": str(args.camvid), "limit": args.limit, "classes": CAMVID_CLASSES,
+                   "dilation_px": CAMVID_DILATION, "structuring_element": "disk"},
+        "bd_rate": "segpress.metrics.bd_rate on (bytes, PSNR inside the region); average curve on mean bpp",
+        "timing": f"time.perf_counter, best of {TIMING_REPEATS} per image, total time / total megapixels",
     }
-
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -10,24 +10,28 @@ Usage: .venv/bin/python benchmarks/keep_map.py [--photos DIR] [--limit N] [--out
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
+import sys
+from pathlib import Path
+from typing import Any
 
-from effort import DEFAULT_OUT, DEFAULT_PHOTOS, heldout_photos, write_atomic
+from common import DEFAULT_OUT, DEFAULT_PHOTOS, heldout_photos
 from skimage import data
 
 from segpress import api
+from segpress.bench.record import Run, machine_line
 from segpress.imageio import load_image
 
 FORMATS = ("jpeg", "jxl", "webp", "avif")  # j2k and jxl-pixels have no place for the map
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--photos", type=type(DEFAULT_PHOTOS), default=DEFAULT_PHOTOS)
+    parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
     parser.add_argument("--limit", type=int, default=24)
-    parser.add_argument("--out", type=type(DEFAULT_OUT), default=DEFAULT_OUT)
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    run = Run("keep_map", argv)
     images = [("astronaut", data.astronaut())]
     images += [(f"{p.parent.name}/{p.name}", load_image(p).pixels) for p in heldout_photos(args.photos, args.limit)]
     extra: dict[str, dict[str, int]] = {name: {} for name in FORMATS}
@@ -37,17 +41,21 @@ def main() -> None:
             without = api.compress(pixels, segmentation=segmentation, format=codec, compare=False).size
             with_map = api.compress(pixels, segmentation=segmentation, format=codec, compare=False, keep_map=True).size
             extra[codec][name] = with_map - without
+    settings = {"photos": str(args.photos), "limit": args.limit, "formats": FORMATS, "settings": "the defaults (roi 85, background 25, default policy)"}
+    print(markdown(run.write(args.out, settings, {"bytes_added": extra}, markdown)))
+
+
+def markdown(report: dict[str, Any]) -> str:
+    extra = report["results"]["bytes_added"]
+    images = len(next(iter(extra.values())))
     lines = ["# --keep-map: bytes the embedded importance map adds", "",
-             f"{len(images)} photos (the demo's astronaut and {len(images) - 1} held-out bench photos), defaults.", "",
+             f"{images} photos (the demo's astronaut and {images - 1} held-out bench photos), defaults.", "",
              "| format | smallest | median | largest |", "|---|---:|---:|---:|"]
     for codec, sizes in extra.items():
         values = sorted(sizes.values())
         lines.append(f"| {codec} | {values[0]:,} B | {statistics.median(values):,.0f} B | {values[-1]:,} B |")
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_atomic(args.out / "keep_map.json", json.dumps({"bytes_added": extra}, indent=1) + "\n")
-    write_atomic(args.out / "keep_map.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
-
+    lines += ["", f"{machine_line(report)}."]
+    return "\n".join(lines) + "\n"
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -20,6 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from segpress.bench.record import Run, machine_line
 from segpress.policy import PRESETS
 from segpress.train.photos import photo_split
 
@@ -98,7 +99,8 @@ def collect(rules: list[str], work: Path) -> dict:
     return figures
 
 
-def markdown(figures: dict) -> str:
+def markdown(report: dict) -> str:
+    figures = report["results"]["rules"]
     lines = ["# Map rules (`benchmarks/map_rules.py`)", "",
              "BD-rate of the PSNR inside / of the MS-SSIM inside, semantic against the same format's uniform "
              "encode (dataset-average curves; negative: fewer bytes). CamVid: 20 val frames judged by the ground "
@@ -108,6 +110,7 @@ def markdown(figures: dict) -> str:
         for name, entry in sets.items():
             cells = [f"{v['bd_rate_psnr_roi']:+.1f} / {v['bd_rate_ms_ssim_roi']:+.1f} %" for v in entry["formats"].values()]
             lines.append(f"| {rule} | {name} | " + " | ".join(cells) + " |")
+    lines += ["", f"{machine_line(report)}. Command: `{report['command']}`"]
     return "\n".join(lines) + "\n"
 
 
@@ -120,6 +123,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--collect-only", action="store_true")
     args = parser.parse_args(argv)
+    record = Run("map_rules", argv)
     rules = args.rules.split(",")
     args.work.mkdir(parents=True, exist_ok=True)
     if not args.collect_only:
@@ -129,11 +133,10 @@ def main(argv: list[str]) -> int:
                         str(args.data)], check=True)
         for rule in rules:
             run(rule, args.work, folders, labels)
-    figures = collect(rules, args.work)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "map_rules.json").write_text(json.dumps(figures, indent=1) + "\n")
-    (args.out / "map_rules.md").write_text(markdown(figures))
-    print(markdown(figures))
+    settings = {"rules": rules, "formats": FORMATS, "sets": SETS, "work": str(args.work),
+                "collect_only": args.collect_only,
+                "subset": "every 5th CamVid val frame, the first 20 (ground truth); 20 held-out photos (the model)"}
+    print(markdown(record.write(args.out, settings, {"rules": collect(rules, args.work)}, markdown)))
     return 0
 
 

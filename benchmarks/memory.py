@@ -1,4 +1,4 @@
-"""Peak memory of ``segpress compress`` per megapixel, above the decoded image (issue 14, item 5).
+"""Peak memory of ``segpress compress`` per megapixel, above the decoded image.
 
     .venv/bin/python benchmarks/memory.py [--sizes 1 12 40] [--formats jpeg webp] [--no-compare]
                                           [--server] [--out benchmarks/results]
@@ -13,8 +13,8 @@ with the defaults (the shipped segmenter, the default policy, the uniform compar
 
     above decoded = (peak - baseline - 3 bytes x pixels) / pixels
 
-(the decoded RGB picture itself is 3 bytes per pixel). Targets (issue 14): <= 24 bytes per pixel for
-JPEG, <= 40 for the other formats.
+(the decoded RGB picture itself is 3 bytes per pixel). Targets (peak memory bounded per pixel, where a 169 MP PNG once took
+4.35 GB): <= 24 bytes per pixel for JPEG, <= 40 for the other formats.
 
 ``--server``: ``segpress serve --memory 3GB --timeout 600 --max-upload 100MB`` in its own process, four 40 MP PNG uploads
 to ``POST /api/v1/compress`` at once (JPEG, no comparison, so the run stays within minutes); reports the
@@ -30,22 +30,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from segpress.imageio import atomic_write
+from segpress.bench.record import Run, machine_line
 
 TARGETS = {"jpeg": 24.0}  # bytes per pixel above the decoded image
 OTHER_TARGET = 40.0
@@ -170,20 +166,19 @@ def server_run(path: Path) -> dict:
 
 
 def markdown(report: dict) -> str:
-    machine = report["machine"]
+    versions, settings, results = report["versions"], report["settings"], report["results"]
     lines = [
         "# memory: peak RSS of compress per megapixel",
         "",
-        f"{report['date']} on {machine['platform']}, {machine['cpus']} CPUs, shared (load average "
-        f"{machine['load_average_at_start']:.2f} at the start; times are noisy); segpress {report['segpress']}, "
-        f"numpy {report['numpy']}, Pillow {report['pillow']}. `segpress.compress(png_path, format=...)` at the "
-        f"defaults (shipped segmenter, default policy, comparison {'on' if report['compare'] else 'off'}), each "
+        f"{machine_line(report)}: times are noisy; segpress {versions['segpress']}, "
+        f"numpy {versions['numpy']}, Pillow {versions['pillow']}. `segpress.compress(png_path, format=...)` at the "
+        f"defaults (shipped segmenter, default policy, comparison {'on' if settings['compare'] else 'off'}), each "
         "in a fresh process after a warm-up; peak = VmHWM after resetting it at the baseline.",
         "",
         "| format | size | pixels | peak above baseline | per pixel | per pixel above the decoded image | target | time |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for row in report["runs"]:
+    for row in results["runs"]:
         target = TARGETS.get(row["format"], OTHER_TARGET)
         met = "met" if row["above_decoded_per_pixel"] <= target else "**missed**"
         lines.append(
@@ -191,7 +186,7 @@ def markdown(report: dict) -> str:
             f"{(row['peak'] - row['baseline']) / 1e6:,.0f} MB | {row['total_per_pixel']:.1f} B | "
             f"{row['above_decoded_per_pixel']:.1f} B | <= {target:g} B: {met} | {row['seconds']:.1f} s |"
         )
-    server = report.get("server")
+    server = results.get("server")
     if server:
         statuses = ", ".join(f"{a['status']} in {a['seconds']:.0f} s" for a in server["answers"])
         lines += [
@@ -201,7 +196,7 @@ def markdown(report: dict) -> str:
             f"{server['rss_at_start'] / 1e6:,.0f} MB at the start, peak {server['peak_rss'] / 1e6:,.0f} MB "
             f"({'under' if server['peak_rss'] <= SERVER_BYTES else '**over**'} {server['memory']}); answers: {statuses}.",
         ]
-    lines += ["", "Reproduce: `.venv/bin/python benchmarks/memory.py " + " ".join(report["arguments"]) + "`"]
+    lines += ["", f"Reproduce: `{report['command']}`"]
     return "\n".join(lines) + "\n"
 
 
@@ -217,13 +212,10 @@ def main() -> None:
     if args.child:
         child(args.child[0], args.child[1], args.compare)
         return
-    report = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                    "load_average_at_start": os.getloadavg()[0]},
-        "segpress": version("segpress"), "numpy": np.__version__, "pillow": version("pillow"),
-        "compare": args.compare, "arguments": sys.argv[1:], "runs": [],
-    }
+    run = Run("memory", sys.argv[1:])
+    settings = {"compare": args.compare, "sizes_megapixels": args.sizes, "formats": args.formats,
+                "server": args.server}
+    results: dict = {"runs": []}
     with tempfile.TemporaryDirectory(prefix="segpress-memory-") as work:
         for megapixels in args.sizes:
             path = Path(work) / f"{megapixels:g}mp.png"
@@ -232,16 +224,13 @@ def main() -> None:
                 row = {"format": format, "megapixels": megapixels, **measure(path, format, args.compare)}
                 print(f"{format} {megapixels:g} MP: {row['above_decoded_per_pixel']:.1f} B/px above the decoded image, "
                       f"{row['seconds']:.1f} s", flush=True)
-                report["runs"].append(row)
+                results["runs"].append(row)
         if args.server:
             path = Path(work) / f"{SERVER_MEGAPIXELS}mp.png"
             make_png(SERVER_MEGAPIXELS, path)
-            report["server"] = server_run(path)
-            print(json.dumps(report["server"]), flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write(args.out / "memory.json", json.dumps(report, indent=2).encode(), overwrite=True)
-    atomic_write(args.out / "memory.md", markdown(report).encode(), overwrite=True)
-    print(markdown(report))
+            results["server"] = server_run(path)
+            print(json.dumps(results["server"]), flush=True)
+    print(markdown(run.write(args.out, settings, results, markdown)))
 
 
 if __name__ == "__main__":

@@ -24,37 +24,33 @@ Usage: .venv/bin/python benchmarks/pixel_codecs.py [--camvid DIR] [--limit N] [-
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import shlex
 import statistics
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import imagecodecs
 import numpy as np
-from jpeg_roi import (
+from common import (
     CAMVID_CLASSES,
     CAMVID_DILATION,
     DEFAULT_CAMVID,
     DEFAULT_OUT,
     IMPORTANCE_NOTE,
     PHOTOS,
+    TIMING_REPEATS,
     Sample,
     best_times,
     camvid_samples,
-    clean,
     collect,
     console,
-    environment,
     pct,
     photo_samples,
     safe_bd_rate,
     target,
-    write_atomic,
 )
 from PIL import features
 from rich.progress import (
@@ -66,6 +62,7 @@ from rich.progress import (
 )
 
 from segpress import codecs, conditioning
+from segpress.bench.record import Run, machine_line
 from segpress.codecs import EncodeSettings, Metadata
 from segpress.codecs.base import DEFAULT_BG_QUALITY, DEFAULT_ROI_QUALITY
 from segpress.codecs.conditioned import ConditionedCodec
@@ -82,12 +79,11 @@ FORMATS = ("webp", "avif", "jxl-pixels", "j2k", "jpeg", "jxl")
 REFERENCE = "avif"  # every format is also compared with uniform AVIF
 ROI_QUALITIES = (50, 60, 70, 80, 90, 95)
 SUBSAMPLING = "4:2:0"
-TIMING_REPEATS = 3
 RATE_EVERY = 10  # rate control on images 0, 10, 20, ... of each dataset
 SIZE_FACTORS = (0.5, 0.8, 1.25, 2.0)  # byte budgets, times the file at the defaults
 PSNR_TARGETS = (33.0, 38.0)  # dB inside the region
 
-# The issue's targets (CamVid val): BD-rate on PSNR inside, the background at the defaults, conditioning
+# Targets (CamVid val): BD-rate on PSNR inside, the background at the defaults, conditioning
 # cost, rate control.
 AVIF_BD_TARGET = -60.0  # percent, AVIF mode vs uniform AVIF
 AVIF_OUTSIDE_TARGET = 24.0  # dB, mean PSNR outside at AVIF's defaults
@@ -300,7 +296,7 @@ def rate_summary(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def targets_for(formats: dict[str, dict[str, Any]], primary: bool) -> dict[str, Any]:
-    """The issue's targets that apply to this dataset (BD-rate and background on CamVid only)."""
+    """The targets that apply to this dataset (BD-rate and background on CamVid only)."""
     found: dict[str, Any] = {}
     if primary and REFERENCE in formats:
         avif = formats[REFERENCE]
@@ -421,27 +417,55 @@ def target_rows(summary: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def markdown(report: dict[str, Any], command: str) -> str:
-    v, m, st = report["versions"], report["machine"], report["settings"]
+def conditioning_text(conditioning: dict[str, Any]) -> str:
+    return f"{conditioning['method']} x{conditioning['scale']:g}" + (
+        f" ({conditioning['block']} px blocks)" if conditioning["block"] else "")
+
+
+def calibration_rows(summary: dict[str, Any], conditioning: dict[str, dict[str, Any]]) -> list[list[str]]:
+    """What each conditioned format's calibration gives: the figures its scale was chosen on."""
+    rows = []
+    for name, found in conditioning.items():
+        s = summary["formats"].get(name)
+        if s is None:
+            continue
+        versus, speed = s["bd_rate_vs_avif_percent"], s["encode_ms_per_mp"]
+        rows.append([name, conditioning_text(found), f"{s['defaults']['psnr_outside_mean']:.2f}",
+                     pct(s["bd_rate_percent"]["average_curve"]), "n/a" if versus is None else pct(versus["average_curve"]),
+                     number(speed.get("conditioning"), ".1f")])
+    return rows
+
+
+CALIBRATION_HEADER = ["format", "conditioning", "PSNR out at defaults, dB", "BD-rate vs own uniform (avg curve)",
+                      "vs uniform AVIF", "conditioning, ms/MP"]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    v, st = report["versions"], report["settings"]
     lines = [
         "# pixel_codecs: region-adaptive WebP, AVIF, JPEG 2000 and JPEG XL (pixels)",
         "",
-        (f"{report['date']} on {m['platform']}, {m['cpu_count']} CPUs; segpress {v['segpress']}, "
+        (f"{machine_line(report)}; segpress {v['segpress']}, "
          f"Pillow {v['pillow']}, libwebp {v['libwebp']}, libavif {v['libavif']}, OpenJPEG {v['openjpeg']}, "
          f"{v['libjxl']}."),
         (f"Sweep: roi quality {', '.join(map(str, ROI_QUALITIES))} with bg quality min({DEFAULT_BG_QUALITY}, roi), "
          f"against the uniform encode of the same format at the same qualities; BD-rate on (bytes, PSNR "
          f"inside). Defaults: roi {DEFAULT_ROI_QUALITY}, bg {DEFAULT_BG_QUALITY}; conditioning per format: "
-         f"{st['conditioning']}. "
+         f"{', '.join(f'{name} {conditioning_text(c)}' for name, c in st['conditioning'].items())}. "
          f"Encode times: best of {TIMING_REPEATS}, total over total megapixels. AVIF speed "
          f"{st['avif_speed']}, JPEG XL effort {st['jxl_effort']}, WebP method {st['webp_method']}."),
         f"Importance: {IMPORTANCE_NOTE}.",
     ]
-    for name, dataset in report["datasets"].items():
+    for name, dataset in report["results"]["datasets"].items():
         s = dataset["summary"]
         heading = (f"## {name}: {s['images']} images ({s['skipped_empty_region']} skipped, no important pixel), "
                    f"region {100 * s['region_fraction_mean']:.1f} % of the pixels")
         lines += ["", heading, ""]
+        calibrated = calibration_rows(s, st["conditioning"])
+        if calibrated:
+            lines += ["Conditioning calibration: each conditioned format's method and scale, and what they give "
+                      "here (the scales were chosen on CamVid val frames, how: benchmarks/README.md):", "",
+                      *table(CALIBRATION_HEADER, calibrated), ""]
         lines += table(FORMAT_HEADER, format_rows(s))
         lines += ["", *table(SPEED_HEADER, speed_rows(s))]
         rates = rate_rows(s)
@@ -454,12 +478,12 @@ def markdown(report: dict[str, Any], command: str) -> str:
             lines += table(RATE_HEADER, rates)
         lines += ["", *table(["target", "value", "wanted", "status"], target_rows(s))]
         lines.append(f"\nRun time: {s['run_seconds']:.0f} s.")
-    lines += ["", f"Reproduce: `{command}`", ""]
+    lines += ["", f"Reproduce: `{report['command']}`", ""]
     return "\n".join(lines)
 
 
 def print_summary(report: dict[str, Any]) -> None:
-    for name, dataset in report["datasets"].items():
+    for name, dataset in report["results"]["datasets"].items():
         s = dataset["summary"]
         print(f"\n{name}: {s['images']} images")
         for header, rows in ((FORMAT_HEADER, format_rows(s)), (SPEED_HEADER, speed_rows(s)),
@@ -519,55 +543,55 @@ def run_datasets(args: argparse.Namespace) -> dict[str, Any]:
     return datasets
 
 
-def build_report(args: argparse.Namespace, datasets: dict[str, Any]) -> dict[str, Any]:
+def calibration(formats: list[str]) -> dict[str, dict[str, Any]]:
+    """Each conditioned format's conditioning method, scale and block (sparsify only): what the
+    calibration table reports the figures of."""
+    found = {}
+    for name in formats:
+        codec = codecs.get(name)
+        if isinstance(codec, ConditionedCodec):
+            block = codec.conditioning_block if codec.conditioning_method == "sparsify" else None
+            found[name] = {"method": codec.conditioning_method, "scale": codec.conditioning_scale, "block": block}
+    return found
+
+
+def settings(args: argparse.Namespace) -> dict[str, Any]:
     from segpress.codecs import avif, jxl_pixels, webp
 
-    env = environment()
-    env["versions"].update(libwebp=features.version("webp"), libavif=features.version("avif"),
-                           openjpeg=features.version("jpg_2000"))
     return {
-        "name": "pixel_codecs",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        **env,
-        "settings": {
-            "formats": args.formats,
-            "roi_qualities": ROI_QUALITIES,
-            "bg_quality": f"min({DEFAULT_BG_QUALITY}, roi quality)",
-            "conditioning": ", ".join(
-                f"{name} {codec.conditioning_method} x{codec.conditioning_scale:g}"
-                + (f" ({codec.conditioning_block} px blocks)" if codec.conditioning_method == "sparsify" else "")
-                for name in args.formats if isinstance(codec := codecs.get(name), ConditionedCodec)
-            ),
-            "subsampling": SUBSAMPLING,
-            "avif_speed": codecs.get("avif").speed if "avif" in codecs.available_names() else avif.DEFAULT_SPEED,
-            "jxl_effort": jxl_pixels.DEFAULT_EFFORT,
-            "webp_method": webp.METHOD,
-            "uniform_references": {name: codecs.get(name).uniform_reference for name in args.formats},
-            "defaults": {"roi_quality": DEFAULT_ROI_QUALITY, "bg_quality": DEFAULT_BG_QUALITY},
-            "importance": IMPORTANCE_NOTE,
-            "camvid": {"dir": str(args.camvid), "limit": args.limit, "classes": CAMVID_CLASSES,
-                       "dilation_px": CAMVID_DILATION, "structuring_element": "disk"},
-            "bd_rate": "segpress.metrics.bd_rate on (bytes, PSNR inside the region); average curve on mean bpp",
-            "timing": f"time.perf_counter, best of {TIMING_REPEATS} per image, total time / total megapixels",
-            "rate_control": {"every": RATE_EVERY, "size_factors": SIZE_FACTORS, "psnr_targets": PSNR_TARGETS,
-                             "start": "the defaults"},
-        },
-        "datasets": datasets,
+        "formats": args.formats,
+        "roi_qualities": ROI_QUALITIES,
+        "bg_quality": f"min({DEFAULT_BG_QUALITY}, roi quality)",
+        "conditioning": calibration(args.formats),
+        "subsampling": SUBSAMPLING,
+        "avif_speed": codecs.get("avif").speed if "avif" in codecs.available_names() else avif.DEFAULT_SPEED,
+        "jxl_effort": jxl_pixels.DEFAULT_EFFORT,
+        "webp_method": webp.METHOD,
+        "uniform_references": {name: codecs.get(name).uniform_reference for name in args.formats},
+        "defaults": {"roi_quality": DEFAULT_ROI_QUALITY, "bg_quality": DEFAULT_BG_QUALITY},
+        "importance": IMPORTANCE_NOTE,
+        "camvid": {"dir": str(args.camvid), "limit": args.limit, "classes": CAMVID_CLASSES,
+                   "dilation_px": CAMVID_DILATION, "structuring_element": "disk"},
+        "bd_rate": "segpress.metrics.bd_rate on (bytes, PSNR inside the region); average curve on mean bpp",
+        "timing": f"time.perf_counter, best of {TIMING_REPEATS} per image, total time / total megapixels",
+        "rate_control": {"every": RATE_EVERY, "size_factors": SIZE_FACTORS, "psnr_targets": PSNR_TARGETS,
+                         "start": "the defaults"},
     }
+
+
+def library_versions() -> dict[str, str]:
+    """The encoders' own versions (libraries under Pillow and imagecodecs)."""
+    return {"libwebp": features.version("webp"), "libavif": features.version("avif"),
+            "openjpeg": features.version("jpg_2000"), "libjxl": imagecodecs.jpegxl_version()}
 
 
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
-    started = time.perf_counter()
-    report = build_report(args, run_datasets(args))
-    args.out.mkdir(parents=True, exist_ok=True)
-    command = shlex.join([".venv/bin/python", "benchmarks/pixel_codecs.py", *argv])
-    write_atomic(args.out / "pixel_codecs.json", json.dumps(clean(report, digits=4), indent=1, allow_nan=False) + "\n")
-    write_atomic(args.out / "pixel_codecs.md", markdown(report, command))
+    run = Run("pixel_codecs", argv, ("imagecodecs", "scikit-image"))
+    datasets = run_datasets(args)
+    report = run.write(args.out, settings(args), {"datasets": datasets}, markdown, library_versions(), digits=4)
     print_summary(report)
-    print(f"\nwrote {args.out / 'pixel_codecs.json'} and {args.out / 'pixel_codecs.md'} in "
-          f"{time.perf_counter() - started:.0f} s")
-
+    print(f"\nwrote {args.out / 'pixel_codecs.json'} and {args.out / 'pixel_codecs.md'} in {report['seconds']:.0f} s")
 
 if __name__ == "__main__":
     main(sys.argv[1:])

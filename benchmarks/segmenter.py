@@ -24,19 +24,15 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import platform
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
 from PIL import Image
 
+from segpress.bench.record import Run, machine_line
 from segpress.datasets import Sample, SegmentationDataset, read_camvid, read_msrc
 from segpress.evaluation import confusion_png, evaluate_segmenter
 from segpress.imageio import atomic_write
@@ -111,7 +107,8 @@ def astronaut_person_share(segmenter) -> float:
     return float((labels == CLASSES.index("person")).mean())
 
 
-def markdown(report: dict) -> str:
+def markdown(document: dict) -> str:
+    report = document["results"]
     camvid, msrc, cost = report["camvid_val"], report["msrc_val"], report["timing"]
     photos = report.get("photos_heldout")
     gmacs = report["model"].get("gmacs_480x360")
@@ -155,8 +152,8 @@ def markdown(report: dict) -> str:
     lines = [
         "# segmenter: the shipped segmentation model",
         "",
-        f"{report['date']} on {report['machine']['platform']}, {report['machine']['cpus']} CPUs, "
-        f"onnxruntime {report['versions']['onnxruntime']} ({cost['threads']} threads); model "
+        f"{machine_line(document)}; "
+        f"onnxruntime {document['versions']['onnxruntime']} ({cost['threads']} threads); model "
         f"{report['model'].get('name')} ({report['model'].get('precision', 'float32')}, "
         f"{report['model'].get('file_size', 0) / 1e6:.1f} MB).",
         "",
@@ -169,7 +166,7 @@ def markdown(report: dict) -> str:
         f"IoU per class, MSRC-v2 held-out split: {iou(msrc)}.",
         "",
         *([f"IoU per class against the combined teacher, held-out photos: {iou(photos)}.", ""] if photos else []),
-        "Reproduce: `.venv/bin/python benchmarks/segmenter.py`",
+        f"Reproduce: `{document['command']}`",
         "",
     ]
     return "\n".join(lines)
@@ -183,6 +180,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--config", type=Path, default=REPO / "configs" / "general.toml",
                         help="training config whose [teach] cache holds the held-out photos' teacher labels")
     args = parser.parse_args(argv)
+    run = Run("segmenter", argv, ("onnxruntime",))
     if not (args.data / "camvid").is_dir():
         print(f"no CamVid data at {args.data / 'camvid'}: nothing to measure", file=sys.stderr)
         return 1
@@ -192,11 +190,6 @@ def main(argv: list[str]) -> int:
     camvid = read_camvid(args.data / "camvid", "val")
     msrc = read_msrc(args.data / "msrc_v2", "val")
     report = {
-        "name": "segmenter",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
-        "versions": {"segpress": version("segpress"), "onnxruntime": onnxruntime.__version__,
-                     "numpy": np.__version__},
         "model": {key: metadata.get(key)
                   for key in ("name", "file_size", "sha256", "gmacs_480x360", "num_params", "precision")},
         "camvid_val": accuracy(segmenter, camvid),
@@ -209,6 +202,8 @@ def main(argv: list[str]) -> int:
         report["photos_heldout"] = accuracy(segmenter, heldout)
     else:
         print(f"no teacher targets for {args.config}'s photos: held-out photos not measured", file=sys.stderr)
+    settings = {"data": str(args.data), "model": str(args.model) if args.model else "shipped",
+                "config": str(args.config), "threads": THREADS, "timed_frames": TIMED_FRAMES}
     args.out.mkdir(parents=True, exist_ok=True)
     titles = {"camvid_val": "CamVid val", "msrc_val": "MSRC-v2 held-out split", "photos_heldout": "held-out photos vs teacher"}
     for key, title in titles.items():
@@ -217,10 +212,7 @@ def main(argv: list[str]) -> int:
         metrics = report[key]
         png = confusion_png(metrics["confusion"], metrics["classes"], f"{segmenter.name}, {title}")
         atomic_write(args.out / f"segmenter-confusion-{key}.png", png, overwrite=True)
-    atomic_write(args.out / "segmenter.json", json.dumps(report, indent=1).encode(), overwrite=True)
-    text = markdown(report)
-    atomic_write(args.out / "segmenter.md", text.encode(), overwrite=True)
-    print(text)
+    print(markdown(run.write(args.out, settings, report, markdown)))
     return 0
 
 

@@ -16,16 +16,14 @@ Writes ``teachers.json`` and ``teachers.md`` into ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
+from segpress.bench.record import Run, machine_line
 from segpress.datasets import read_camvid, read_msrc
-from segpress.imageio import atomic_write
 from segpress.taxonomy import CLASSES
 from segpress.train.teachers import (
     MOSAIC_TO_TAXONOMY,
@@ -99,9 +97,10 @@ def _precision_recall(counts: dict[str, int]) -> dict[str, float | None]:
     return {"precision": tp / (tp + fp) if tp + fp else None, "recall": tp / (tp + fn) if tp + fn else None}
 
 
-def markdown(report: dict) -> str:
+def markdown(document: dict) -> str:
+    report = document["results"]
     lines = ["# teachers: the combined teacher against human labels", "",
-             f"{report['date']}; settings {report['settings']}.", "",
+             f"{machine_line(document)}; settings {document['settings']['teach']}.", "",
              "| dataset | images | coverage | pixel accuracy where it teaches |", "|---|---:|---:|---:|"]
     for name, result in report["datasets"].items():
         lines.append(f"| {name} | {result['images']} | {100 * result['coverage']:.1f} % | "
@@ -113,7 +112,7 @@ def markdown(report: dict) -> str:
         lines += ["", "Person calls against the labels: " + ", ".join(
             f"{who} precision {_pct(v['precision'])} recall {_pct(v['recall'])}" for who, v in result["person"].items()
         ) + "."]
-    lines += ["", "Reproduce: `.venv/bin/python benchmarks/teachers.py`", ""]
+    lines += ["", f"Reproduce: `{document['command']}`", ""]
     return "\n".join(lines)
 
 
@@ -127,23 +126,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--teachers", type=Path, default=REPO.parent / "shared" / "teachers")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args(argv)
+    run = Run("teachers", argv, ("ai-edge-litert",))
     if not (args.data / "camvid").is_dir() or not args.teachers.is_dir():
         print(f"no data at {args.data} or no teachers at {args.teachers}: nothing to measure", file=sys.stderr)
         return 1
     settings = TeachSettings()
     teachers = Teachers(args.teachers)
     datasets = {"camvid-val": read_camvid(args.data / "camvid", "val"), "msrc-val": read_msrc(args.data / "msrc_v2", "val")}
-    report = {
-        "name": "teachers",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "settings": {k: v for k, v in vars(settings).items()},
-        "datasets": {name: score(dataset, teachers, settings) for name, dataset in datasets.items()},
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write(args.out / "teachers.json", json.dumps(report, indent=1).encode(), overwrite=True)
-    text = markdown(report)
-    atomic_write(args.out / "teachers.md", text.encode(), overwrite=True)
-    print(text)
+    results = {"datasets": {name: score(dataset, teachers, settings) for name, dataset in datasets.items()}}
+    print(markdown(run.write(args.out, {"teach": dict(vars(settings))}, results, markdown)))
     return 0
 
 

@@ -42,12 +42,11 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from jpeg_roi import DEFAULT_OUT, REPO, clean, console, environment, write_atomic
+from common import DEFAULT_OUT, REPO, console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from text_scenes import (
     CHOOSING_SEEDS,
@@ -62,7 +61,9 @@ from text_scenes import (
 
 import segpress
 from segpress import codecs
+from segpress.bench.record import clean, machine, versions
 from segpress.codecs import EncodeSettings, Metadata
+from segpress.imageio import atomic_write
 from segpress.metrics import psnr
 from segpress.ratecontrol import decode_like
 from segpress.text import DEFAULT_MAX_SIDE, DEFAULT_SCALE, TextDetector, default_detector, read_text
@@ -465,9 +466,7 @@ def main(argv: list[str]) -> None:
         "ocr": ocr_summary(records),
     }
     summary["targets"] = targets(summary) if summary["ocr"]["scenes"] else {}
-    environment_info = environment()
-    environment_info["versions"]["rapidocr-onnxruntime"] = package_version("rapidocr-onnxruntime")
-    environment_info["versions"]["onnxruntime"] = package_version("onnxruntime")
+    environment_info = {"machine": machine(), "versions": versions(("rapidocr-onnxruntime", "onnxruntime"))}
     report = {
         "name": "text", "date": datetime.now(UTC).isoformat(timespec="seconds"), **environment_info,
         "load_average": list(load),
@@ -485,8 +484,9 @@ def main(argv: list[str]) -> None:
     report["run_seconds"] = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
     command = shlex.join([".venv/bin/python", "benchmarks/text.py", *argv])
-    write_atomic(args.out / "text.json", json.dumps(clean(report, digits=4), indent=1, allow_nan=False) + "\n")
-    write_atomic(args.out / "text.md", markdown(report, command))
+    atomic_write(args.out / "text.json", (json.dumps(clean(report, digits=4), indent=1, allow_nan=False) + "\n").encode(),
+                 overwrite=True)
+    atomic_write(args.out / "text.md", markdown(report, command).encode(), overwrite=True)
     print(markdown(report, command))
 
 

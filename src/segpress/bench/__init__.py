@@ -10,7 +10,9 @@ uniform codec, RD plots, a Markdown and an HTML report and ``results.json`` (sch
 
 Modules: ``settings`` (what is measured), ``inputs`` (images, label maps, failures), ``quality``
 (SSIM, MS-SSIM, weighted PSNR over regions), ``measure`` (one image, in a worker), ``cache``
-(resume), ``summary`` (curves, BD-rates, mIoU, timing), ``schema``, ``report``, ``runner``.
+(resume), ``summary`` (curves, BD-rates, mIoU, timing), ``schema``, ``report``, ``runner``, and ``record``
+(the machine and versions of a run, shared with the scripts under ``benchmarks/``, and their results'
+shape).
 """
 
 # Loaded on first use: the CLI reads the defaults in .settings for its --help without the measuring code

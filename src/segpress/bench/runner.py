@@ -14,10 +14,7 @@ started; the same command resumes.
 from __future__ import annotations
 
 import json
-import math
 import multiprocessing
-import os
-import platform
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -29,8 +26,6 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from segpress import codecs
 from segpress.errors import OptionError
 from segpress.imageio import atomic_write
@@ -38,6 +33,7 @@ from segpress.imageio import atomic_write
 from .cache import Cache, record_key
 from .inputs import Failure, Inputs, collect_inputs
 from .measure import ImageJob, ImageResult, measure_job
+from .record import clean, machine, versions
 from .schema import SCHEMA_VERSION, schema_document
 from .settings import PROGRESSIVE, SUBSAMPLING, BenchSettings
 from .summary import BD_METRICS, group, image_bd_rate, summarise
@@ -189,8 +185,9 @@ def build_results(
     return {
         "schema": SCHEMA_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "python": platform.python_version()},
-        "versions": _versions(settings),
+        "machine": machine(),
+        "versions": versions(("scipy", "scikit-image", "imagecodecs", "onnxruntime", "matplotlib"),
+                             {f"codec:{name}": codecs.get(name).version() for name in settings.formats}),
         "settings": settings.describe(),
         "run": {**run, "images_found": len(inputs.images), "images_measured": len(group(records))},
         "images": _per_image(records, settings),
@@ -198,14 +195,6 @@ def build_results(
         "notes": _notes(records, settings),
         "summary": summary,
     }
-
-
-def _versions(settings: BenchSettings) -> dict[str, str]:
-    found = {name: package_version(name) for name in (
-        "segpress", "numpy", "scipy", "scikit-image", "pillow", "imagecodecs", "onnxruntime", "matplotlib",
-    )}
-    found.update({f"codec:{name}": codecs.get(name).version() for name in settings.formats})
-    return found
 
 
 def _per_image(records: list[dict], settings: BenchSettings) -> list[dict[str, Any]]:
@@ -245,25 +234,6 @@ def _notes(records: list[dict], settings: BenchSettings) -> list[str]:
             notes.append(f"{name}: {first['image']['width']}x{first['image']['height']} is under 176 pixels a side: "
                          f"MS-SSIM over {first['ms_ssim_scales']} scales")
     return notes
-
-
-def clean(value: Any, digits: int = 6) -> Any:
-    """Strict JSON: NaN and infinities become null (PSNR of an empty region, of identical pixels).
-
-    Floats are rounded to ``digits`` decimals (6 keeps SSIM near 1 meaningful and the file readable);
-    numpy scalars become Python numbers. The benchmark scripts use it for their JSON too.
-    """
-    if isinstance(value, dict):
-        return {key: clean(item, digits) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(item, digits) for item in value]
-    if isinstance(value, float | np.floating):
-        return round(float(value), digits) if math.isfinite(value) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def results_json(results: dict[str, Any]) -> str:
