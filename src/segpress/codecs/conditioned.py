@@ -16,24 +16,16 @@ uniform encode.
 Qualities may be fractional for these codecs (rate control searches over them); a codec whose encoder
 takes whole numbers only says so with ``roi_quality_step = 1``.
 
-Calibration (``conditioning_method``, ``conditioning_scale``) and what it gives, from
-``benchmarks/pixel_codecs.py`` on the 101 CamVid val frames (480x360; region: sign, car, pedestrian,
-bicyclist dilated 8 px, 11.4 % of the pixels; importance = the region, no feathering), roi qualities
-50-95 with background min(25, roi), BD-rate on (bytes, PSNR inside) of the dataset-average curves;
-PSNR outside the region at the defaults (85 / 25)::
-
-    codec       method          scale  PSNR out  BD vs own uniform  vs uniform AVIF
-    avif        sparsify 16 px  4      25.30     -62.2 %            -62.2 %
-    webp        sparsify 4 px   5      25.85     -53.5 %            -51.1 %
-    jxl-pixels  blur            2.4    24.35     -51.7 %            -44.0 %
-    j2k         flatten         0.3    27.56     -38.2 %            -33.4 %
-    (jpeg, by requantisation: 27.75 dB, -51.2 % vs uniform JPEG, -23.5 % vs uniform AVIF)
-
-The issue asked for AVIF <= -60 % with >= 24 dB outside and WebP, JPEG XL <= -50 %; each scale was
-chosen on every 4th frame to meet that with room on both sides where there was room (JPEG XL has
-little: 1.7 points and 0.35 dB), keeping the background above 24 dB. JPEG 2000 has no target and
-keeps the calibration that matches region-adaptive JPEG's background. How the methods were chosen:
-``benchmarks/README.md``.
+Calibration: each codec's ``conditioning_method`` and ``conditioning_scale``. What they give (PSNR
+outside the region at the defaults, BD-rate on (bytes, PSNR inside) against the codec's own uniform
+encode and against uniform AVIF, the conditioning's time) is the "Conditioning calibration" table of
+``benchmarks/results/pixel_codecs.md``, which ``benchmarks/pixel_codecs.py`` regenerates on the 101
+CamVid val frames (region: sign, car, pedestrian, bicyclist dilated 8 px; importance = the region).
+Each scale was chosen on every 4th frame to reach the targets of ``benchmarks/pixel_codecs.py`` (BD-rate
+<= -60 % for AVIF, <= -50 % for WebP and JPEG XL) with the background above 24 dB PSNR (segpress's
+floor for every format), with room on both sides where there was room. JPEG 2000 has no
+BD-rate target and keeps the calibration that matches region-adaptive JPEG's background. How the
+methods and scales were chosen: ``benchmarks/README.md``.
 
 The importance map (``--keep-map``) travels in an XMP packet where the container has one (WebP, AVIF):
 the payload of :mod:`segpress.embedded`, base64-encoded, in a ``segpress:ImportanceMap`` property.
