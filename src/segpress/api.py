@@ -218,7 +218,8 @@ def build_importance(
                 f"the segmentation given is for a {segmentation.width}x{segmentation.height} image, "
                 f"not {image.width}x{image.height}"
             )
-        regions = imp.region_shares(segmentation.labels, CLASSES, chosen)  # labels first: their strips, then the map
+        # Shares at the working resolution: full-size labels would resample every class (issue 16, item 5).
+        regions = imp.region_shares(segmentation.working_labels, CLASSES, chosen)
         raw = model_importance(segmentation, chosen)
     weight = chosen.source_weight("mask" if importance is not None or mask is not None else "classes")
     # The region is taken before shaping, which then reuses the raw map's memory where it is ours (not
@@ -397,7 +398,9 @@ def compress(
         result.rate_note = rate.note or None
     if chosen_options.compare and chosen.region.any():
         # The reference carries the same ICC/EXIF (and map, with keep_map): metadata does not count as a saving.
-        match = match_uniform(codec, loaded.pixels, chosen.region, result.psnr_inside, settings, with_map(settings))
+        drafts = codec.uniform_drafts(loaded.pixels, settings)
+        match = match_uniform(codec, loaded.pixels, chosen.region, result.psnr_inside, settings, with_map(settings),
+                              draft=drafts.get(None))
         _set_uniform(result, codec, match)
         if chosen_options.fallback:
             started = time.perf_counter()
@@ -411,7 +414,7 @@ def compress(
         # The other plain encoders of the format, against the file handed out.
         for name, encode in codec.uniform_baselines(loaded.pixels, settings).items():
             other = match_uniform(codec, loaded.pixels, chosen.region, result.psnr_inside, settings,
-                                  with_map(settings), encode)
+                                  with_map(settings), encode, drafts.get(name))
             result.baselines[name] = {"size": other.size, "quality": other.quality, "reached": other.reached,
                                       "saving": 1.0 - result.size / other.size}
     return result

@@ -30,7 +30,7 @@ from .ratecontrol import decode_like
 class UniformMatch:
     size: float  # bytes, interpolated between the bracketing qualities
     quality: float  # the (fractional) quality that reaches the target
-    encodes: int  # how many encodes the search took
+    encodes: int  # how many qualities the search measured
     reached: bool  # False when even quality 100 stays below the target: size is then a lower bound
     # The smallest uniform file measured that reaches the target (whole quality ``ceil(quality)``), and
     # its PSNR over the region: what the fallback writes. None when nothing reached it.
@@ -57,35 +57,45 @@ def match_uniform(
     settings: EncodeSettings,
     metadata: Metadata = Metadata(),
     encode: UniformEncoder | None = None,
+    draft: UniformEncoder | None = None,
 ) -> UniformMatch:
     """The smallest uniform encode whose PSNR over ``region`` reaches ``target_psnr``.
 
     ``encode``: another uniform encoder of the codec's format (``Codec.uniform_baselines``) instead of
-    ``codec.encode_uniform``; ``codec`` still decodes.
+    ``codec.encode_uniform``; ``codec`` still decodes. ``draft``: a faster encoder whose files decode to
+    the same pixels as ``encode``'s (``Codec.uniform_drafts``): the search measures PSNR on its files and
+    makes real files only at the two qualities that bracket the target (their sizes, and the fallback's file).
     """
-    measured: dict[int, tuple[int, float]] = {}
+    psnrs: dict[int, float] = {}
     files: dict[int, bytes] = {}
     encode_uniform = codec.encode_uniform if encode is None else encode
 
+    def file(quality: int) -> bytes:
+        if quality not in files:
+            files[quality] = encode_uniform(pixels, quality, settings, metadata)
+        return files[quality]
+
+    def quality_psnr(quality: int) -> float:
+        if quality not in psnrs:
+            data = file(quality) if draft is None else draft(pixels, quality, settings, metadata)
+            psnrs[quality] = psnr(pixels, decode_like(codec, data, pixels), region)
+        return psnrs[quality]
+
     def measure(quality: int) -> tuple[int, float]:
-        if quality not in measured:
-            data = encode_uniform(pixels, quality, settings, metadata)
-            files[quality] = data
-            measured[quality] = (len(data), psnr(pixels, decode_like(codec, data, pixels), region))
-        return measured[quality]
+        return len(file(quality)), quality_psnr(quality)
 
     start = round(settings.roi_quality)
-    low, high = _bracket(lambda quality: measure(quality)[1] >= target_psnr, start)
+    low, high = _bracket(lambda quality: quality_psnr(quality) >= target_psnr, start)
     if high == 101:
-        return UniformMatch(float(measure(low)[0]), float(low), len(measured), reached=False)
-    reaching = {"data": files[high], "data_quality": high, "data_psnr": measured[high][1]}
+        return UniformMatch(float(measure(low)[0]), float(low), len(psnrs), reached=False)
+    reaching = {"data": file(high), "data_quality": high, "data_psnr": psnrs[high]}
     if low == 0:
-        return UniformMatch(float(measure(high)[0]), float(high), len(measured), reached=True, **reaching)
+        return UniformMatch(float(measure(high)[0]), float(high), len(psnrs), reached=True, **reaching)
     (size_low, psnr_low), (size_high, psnr_high) = measure(low), measure(high)
     fraction = 1.0 if psnr_high == psnr_low else (target_psnr - psnr_low) / (psnr_high - psnr_low)
     fraction = min(max(fraction, 0.0), 1.0)
     size = math.exp(math.log(size_low) + fraction * (math.log(size_high) - math.log(size_low)))
-    return UniformMatch(size, low + fraction, len(measured), reached=True, **reaching)
+    return UniformMatch(size, low + fraction, len(psnrs), reached=True, **reaching)
 
 
 def fit_uniform_size(

@@ -114,6 +114,13 @@ class Codec(ABC):
         against each as well. None by default."""
         return {}
 
+    def uniform_drafts(self, pixels: np.ndarray, settings: EncodeSettings) -> dict[str | None, UniformEncoder]:
+        """Faster stand-ins for ``encode_uniform`` (key None) and for ``uniform_baselines`` (by name) whose
+        files decode to exactly the same pixels at every quality, only their bytes differ (no lossless
+        pass): a search that needs the PSNR at a quality, not the file (``uniform.match_uniform``), uses
+        them. None by default: the search then encodes the real files."""
+        return {}
+
     def notes(self, pixels: np.ndarray, settings: EncodeSettings) -> list[str]:
         """What the user should know about how this picture will be encoded (a fallback, say)."""
         return []

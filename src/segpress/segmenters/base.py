@@ -6,12 +6,15 @@ own size only when asked::
 
     working probabilities (C, h, w) ─┬─ .probabilities ─ bilinear ─ (C, H, W) float32
                                      ├─ .labels ─ bilinear + argmax, in strips of rows ─ (H, W) uint8
+                                     ├─ .working_labels ─ argmax ─ (h, w) uint8 (class shares, cheaply)
                                      └─ .upsample(any (h, w) map) ─ bilinear ─ (H, W)
 
 Bilinear resampling is linear, so a per-class weighting (``importance.from_probabilities``) gives
 the same map whether it is applied before or after resampling; doing it before costs one channel
 of resampling instead of C, and no (C, H, W) array is ever built for a 24-megapixel photo unless
-``probabilities`` is read.
+``probabilities`` is read. Class shares for the importance map's description (``importance.region_shares``)
+come from ``working_labels``: at 768x512 the full-size labels cost about twice the network's run, and
+the shares they give differ from the working ones by the resampling at class borders only.
 """
 
 from __future__ import annotations
@@ -146,14 +149,27 @@ class Segmentation:
     @cached_property
     def labels(self) -> np.ndarray:
         """(H, W) uint8 taxonomy indices: the most probable class per pixel (255 where ``unknown`` wins)."""
-        stack = self.working_probabilities
-        if self.unknown is not None:
-            stack = np.concatenate([stack, self.unknown[None]])
+        stack = self._candidates()
         labels = np.empty((self.height, self.width), dtype=np.uint8)
         step = max(_STRIP_ROWS, _STRIP_VALUES // (self.width * len(stack)))
         for top in range(0, self.height, step):
             rows = slice(top, min(top + step, self.height))
             labels[rows] = resize_bilinear(stack, self.height, self.width, rows).argmax(axis=0)
+        return self._named_unknown(labels)
+
+    @cached_property
+    def working_labels(self) -> np.ndarray:
+        """(h, w) uint8 taxonomy indices at the working resolution (255 where ``unknown`` wins): class shares
+        without resampling C probabilities to the image's size (what ``compress`` reports)."""
+        return self._named_unknown(self._candidates().argmax(axis=0).astype(np.uint8))
+
+    def _candidates(self) -> np.ndarray:
+        """The working probabilities, with ``unknown`` as one more class after the taxonomy's."""
+        if self.unknown is None:
+            return self.working_probabilities
+        return np.concatenate([self.working_probabilities, self.unknown[None]])
+
+    def _named_unknown(self, labels: np.ndarray) -> np.ndarray:
         if self.unknown is not None:
             labels[labels == len(CLASSES)] = UNLABELLED
         return labels

@@ -123,7 +123,7 @@ def response_fields(image: StoredImage, result: api.CompressResult, policy: Poli
         "media_type": codec.mime,
         "input_size": len(image.data),
         "summary": result.summary(),
-        "regions": region_shares(image.segmentation.labels, CLASSES, policy),
+        "regions": region_shares(image.segmentation.working_labels, CLASSES, policy),  # as compress reports them
         "weights": every_weight(policy),
         "data": base64.b64encode(result.data).decode("ascii"),
         "preview": shown,
