@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from segpress import codecs
-from segpress.codecs import EncodeSettings
+from segpress.codecs import EncodeSettings, Metadata
 from segpress.errors import OptionError
 from segpress.metrics import psnr
 from segpress.ratecontrol import (
@@ -169,3 +169,22 @@ def test_uniform_match_keeps_the_smallest_file_that_reaches(photo):
     assert match.data_quality == math.ceil(match.quality) and match.data_psnr >= 36.0
     assert match.data == codec.encode_uniform(pixels, match.data_quality, SETTINGS)
     assert match_uniform(codec, pixels, region, 1000.0, SETTINGS).data is None  # quality 100 does not reach
+
+
+@pytest.mark.parametrize("grey", [False, True])
+def test_uniform_drafts_decode_to_the_real_files_pixels(photo, grey):
+    """JPEG's drafts (no lossless passes) decode exactly as its real uniform files, for every uniform encoder,
+    so a match searched on them equals one searched on real files."""
+    codec = codecs.get("jpeg")
+    pixels, _, region = photo
+    pixels = np.ascontiguousarray(pixels[..., 0]) if grey else pixels
+    encoders = {None: codec.encode_uniform, **codec.uniform_baselines(pixels, SETTINGS)}
+    drafts = codec.uniform_drafts(pixels, SETTINGS)
+    assert set(drafts) == set(encoders)
+    for name, encode in encoders.items():
+        for quality in (30, 85, 97):
+            real, draft = encode(pixels, quality, SETTINGS, Metadata()), drafts[name](pixels, quality, SETTINGS, Metadata())
+            assert len(draft) != len(real)  # not the progressive file
+            np.testing.assert_array_equal(codec.decode(draft), codec.decode(real))
+        searched = match_uniform(codec, pixels, region, 36.0, SETTINGS, Metadata(), encode, drafts[name])
+        assert searched == match_uniform(codec, pixels, region, 36.0, SETTINGS, Metadata(), encode)

@@ -134,6 +134,12 @@ def test_output_shapes_and_probabilities(segmenter, cat, crop):
     assert labels.shape == (height, width) and labels.dtype == np.uint8 and labels.max() < len(CLASSES)
     assert (labels == probabilities.argmax(axis=0)).mean() > 0.999  # strips vs whole: rounding only
     assert result.seconds > 0 and result.model == METADATA["name"]
+    # Class shares without full-size labels: the working resolution's argmax, covering about the same shares.
+    working_labels = result.working_labels
+    assert working_labels.shape == working.shape[1:] and working_labels.dtype == np.uint8
+    np.testing.assert_array_equal(working_labels, working.argmax(axis=0))
+    for index in np.unique(labels):
+        assert (working_labels == index).mean() == pytest.approx((labels == index).mean(), abs=0.02)
 
 
 def test_grey_images_are_segmented_as_rgb(segmenter):
@@ -323,6 +329,7 @@ def test_user_config_merges_and_ignores_classes(tmp_path, cat, segmenter):
     np.testing.assert_allclose(theirs.working_probabilities[index("animal")], 0)
     np.testing.assert_allclose(theirs.working_probabilities.sum(axis=0) + theirs.unknown, 1, atol=1e-5)
     assert UNLABELLED in theirs.labels  # the cat is no longer a known class
+    assert UNLABELLED in theirs.working_labels and theirs.working_labels.max() == UNLABELLED
     # Unknown probability gets the policy's default weight: 0 in "default", so the cat is background.
     importance = build_importance(load_image(cat), segmenter=config)
     assert importance.region.mean() < build_importance(load_image(cat)).region.mean()
