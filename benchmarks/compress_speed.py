@@ -135,7 +135,7 @@ def measure(sources: list[tuple[str, Any]], repeats: int, before: Before | None)
         kinds = {"segpress": lambda: compress_run(pixels), "no_compare": lambda: compress_run(pixels, compare=False),
                  "avif": lambda: avif_run(pixels)}
         if before is not None:
-            kinds["before"] = lambda: before.compress(index)  # noqa: B023 - called within this iteration
+            kinds["before"] = lambda: before.compress(index)
         runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
         order = list(kinds)
         for repeat in range(repeats):

@@ -1,11 +1,11 @@
-"""Public entry points: ``compress``, ``segment`` (and the importance map they are built on).
+"""Public entry points: ``compress``, ``segment`` (and the importance map they are built on:
+``build_importance``, ``model_importance``, ``Importance``, from :mod:`segpress.sources`).
 
 Data flow::
 
     image --imageio.load_image--> pixels (+ ICC, EXIF)
-    mask | label map + policy | array | segmenter + policy --importance--> importance map (HxW in [0, 1])
-        [+ detected text (segpress.text), combined as the maximum of each source times its policy weight]
-        --shape-->
+    mask | label map + policy | array | segmenter + policy [+ detected text]
+        --sources.build_importance--> importance map (HxW in [0, 1], shaped) and the important region
     codec.encode(pixels, importance) --> file bytes --decode--> PSNR inside / outside the region
         (or, for a target: ratecontrol.fit_size / fit_roi_psnr --> the file, its qualities, encodes)
     uniform.match_uniform --> bytes a uniform encode needs for the same PSNR inside (the saving)
@@ -19,20 +19,17 @@ import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import version as package_version
-from os import PathLike
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from . import codecs, embedded
-from . import importance as imp
 from .codecs import EncodeSettings, Metadata
 from .errors import OptionError
-from .imageio import DEFAULT_MAX_PIXELS, LoadedImage, load_image, load_labels, load_mask
+from .imageio import DEFAULT_MAX_PIXELS, LoadedImage, load_image
 from .metrics import bits_per_pixel, psnr
-from .options import CompressOptions, check_sources
-from .policy import Policy, load_policy
+from .options import CompressOptions
+from .policy import Policy
 from .ratecontrol import (
     SIZE_TOLERANCE,
     RateResult,
@@ -41,28 +38,23 @@ from .ratecontrol import (
     fit_size,
     format_size,
 )
-from .segmenters import Segmentation, Segmenter, resolve_segmenter
-from .taxonomy import CLASSES
+from .segmenters import Segmentation, resolve_segmenter
+from .sources import (  # the importance map's sources, part of this API
+    REGION_THRESHOLD,
+    ImageSource,
+    Importance,
+    SegmenterSource,
+    build_importance,
+    model_importance,
+    wants_text,
+)
 from .text import TextDetection, TextDetector, default_detector
 from .uniform import UniformMatch, fallback_file, match_uniform
 
-ImageSource = str | PathLike | bytes | np.ndarray | Image.Image
-SegmenterSource = Segmenter | str | PathLike | None
-
-# Pixels at or above this importance form "the important region" that PSNR-inside is measured on.
-REGION_THRESHOLD = 0.5
-
-
-@dataclass
-class Importance:
-    """An importance map and where it came from."""
-
-    values: np.ndarray  # float32 HxW in [0, 1], after shaping: what the codec sees
-    region: np.ndarray  # bool HxW: the important region as given, before margins and feathering
-    source: str  # "mask", "labels", "array" or "model:<segmenter name>", with "+text" when text was added
-    regions: dict[str, float] = field(default_factory=dict)  # protected class (or "text") -> share of pixels
-    segmentation: Segmentation | None = None  # the segmenter's output, for source "model:..."
-    text: TextDetection | None = None  # the text detector's output, when text was on ("...+text")
+__all__ = [
+    "REGION_THRESHOLD", "CompressResult", "ImageSource", "Importance", "SegmenterSource", "build_importance",
+    "compress", "detect_text", "model_importance", "segment", "wants_text",
+]
 
 
 @dataclass
@@ -152,137 +144,6 @@ def detect_text(image: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     ``boxes`` in image pixels, ``share``, ``seconds``. ``OptionError`` naming the extra when missing.
     """
     return default_detector().detect(load_image(image, max_pixels=max_pixels).pixels)
-
-
-def wants_text(text: bool | TextDetector | TextDetection | None, policy: Policy) -> bool:
-    """Whether text is used: as asked (a detector or a detection counts as yes), or (None) as the policy's
-    ``[sources]`` says.
-
-    Asking for text under a policy that weighs it 0 is an ``OptionError``: it would change nothing.
-    """
-    if text is None:
-        return policy.text_by_default
-    if text is not False and policy.source_weight("text") == 0:
-        raise OptionError(f"policy '{policy.name}' weighs text 0 ([sources] text = 0): text detection would change nothing")
-    return text is not False
-
-
-def build_importance(
-    image: LoadedImage,
-    *,
-    importance: np.ndarray | None = None,
-    mask: ImageSource | None = None,
-    labels: ImageSource | None = None,
-    segmenter: SegmenterSource = None,
-    segmentation: Segmentation | None = None,
-    policy: str | Policy = "default",
-    text: bool | TextDetector | TextDetection | None = None,
-    margin: float | None = None,
-    feather: float | None = None,
-    min_area: float | None = None,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> Importance:
-    """The importance map for ``image`` from an array, a mask image, a label map, or a segmenter, plus text.
-
-    A label map holds segpress taxonomy indices (``segpress.taxonomy.CLASSES``) and goes through
-    ``policy``. Without an array, mask or label map, ``segmentation`` (of this image, made before) or
-    else ``segmenter`` (None: the shipped model) gives class probabilities and the policy's map rule turns
-    them into the map (``model_importance``). With ``text`` (True: the
-    default :class:`~segpress.text.TextDetector`, or one given, or a detection of this image made
-    before; None: as the policy's ``[sources]`` says) the detected text regions are added: the map is the maximum of each source's map times its
-    policy weight (``importance.combine``). Margins, feathering and the minimum region area default to
-    the policy's values.
-    """
-    check_sources(importance=importance, mask=mask, labels=labels, segmenter=segmenter, segmentation=segmentation)
-    chosen = policy if isinstance(policy, Policy) else load_policy(policy)
-    use_text = wants_text(text, chosen)
-    size = (image.height, image.width)
-    regions: dict[str, float] = {}
-    if importance is not None:
-        raw = imp.from_array(np.asarray(importance))
-        if raw.shape != size:
-            raise OptionError(
-                f"importance array is {raw.shape[1]}x{raw.shape[0]} but the image is {image.width}x{image.height}"
-            )
-    elif mask is not None:
-        raw = load_mask(mask, size=size, max_pixels=max_pixels)
-    elif labels is not None:
-        label_map = load_labels(labels, size=size, classes=len(CLASSES), max_pixels=max_pixels)
-        raw = imp.from_labels(label_map, CLASSES, chosen)
-        regions = imp.region_shares(label_map, CLASSES, chosen)
-    else:
-        if segmentation is None:
-            segmentation = resolve_segmenter(segmenter).segment(image.pixels)
-        elif segmentation.shape != size:
-            raise OptionError(
-                f"the segmentation given is for a {segmentation.width}x{segmentation.height} image, "
-                f"not {image.width}x{image.height}"
-            )
-        # Shares at the working resolution: full-size labels would resample every class (issue 16, item 5).
-        regions = imp.region_shares(segmentation.working_labels, CLASSES, chosen)
-        raw = model_importance(segmentation, chosen)
-    weight = chosen.source_weight("mask" if importance is not None or mask is not None else "classes")
-    # The region is taken before shaping, which then reuses the raw map's memory where it is ours (not
-    # the caller's array): one full-size float32 map at a time, which keeps peak memory per pixel bounded.
-    region = imp.reaches([(weight, raw)], REGION_THRESHOLD)
-    shaped_layers = [(weight, imp.shape(
-        raw,
-        margin=chosen.margin if margin is None else margin,
-        feather=chosen.feather if feather is None else feather,
-        min_area=chosen.min_area if min_area is None else min_area,
-        overwrite=importance is None or not np.may_share_memory(raw, importance),
-    ))]
-    del raw
-    detection = None
-    if use_text:
-        detection = text if isinstance(text, TextDetection) else (
-            text if isinstance(text, TextDetector) else default_detector()
-        ).detect(image.pixels)
-        if detection.regions.shape != size:
-            raise OptionError(
-                f"the text detection given is for a {detection.width}x{detection.height} image, "
-                f"not {image.width}x{image.height}"
-            )
-        # Text regions are already grown to each line's full extent (the detector's unclip step), so
-        # they join the map unshaped: a margin and feather around every line would raise the quality of
-        # two or three times its blocks, bytes that small text needs for itself (benchmarks/text.py).
-        text_layer = (chosen.source_weight("text"), detection.regions)
-        region |= imp.reaches([text_layer], REGION_THRESHOLD)
-        shaped_layers.append(text_layer)
-        if detection.share:
-            regions["text"] = detection.share
-    shaped = imp.combine(shaped_layers)
-    if segmentation is not None:
-        source = f"model:{segmentation.model}"
-    else:
-        source = "array" if importance is not None else "mask" if mask is not None else "labels"
-    if detection is not None:
-        source += "+text"
-    return Importance(
-        values=shaped, region=region, source=source, regions=regions, segmentation=segmentation,
-        text=detection,
-    )
-
-
-def model_importance(segmentation: Segmentation, policy: Policy, rule: str | None = None) -> np.ndarray:
-    """The segmentation's importance under the policy's map rule (or ``rule``), at the image's size (float32).
-
-    ``importance.from_probabilities`` runs on the working-resolution probabilities and one map is
-    resampled (bilinearly): for the ``expected`` rule, linear, this equals weighting the full-resolution
-    probabilities at 1/C of the cost; the other rules decide at the resolution the network saw. Probability
-    of classes outside the taxonomy (a user model's unmapped classes) is weighted with the policy's
-    default, as label 255 is in ``from_labels``.
-    """
-    rule = policy.map_rule if rule is None else rule
-    weighted = imp.from_probabilities(segmentation.working_probabilities, CLASSES, policy, rule)
-    if segmentation.unknown is not None and policy.default > 0:
-        if rule == "expected":
-            weighted = weighted + np.float32(policy.default) * segmentation.unknown
-        else:
-            weighted = np.maximum(weighted, np.float32(policy.default) * imp.recall(
-                segmentation.unknown, policy.confidence, whole=rule == "regions"))
-    full = segmentation.upsample(weighted)
-    return np.clip(full, 0.0, 1.0, out=full)
 
 
 def compress(

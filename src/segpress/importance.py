@@ -11,6 +11,10 @@ Data flow::
               or probabilities (C, H, W)   --from_probabilities+--> map --shape--> codec
     user mask (bool / uint8 / uint16 / float) --from_array-----'
 
+A segmentation's map is made at the network's working resolution (``from_segmentation``: the
+probabilities there, (C, h, w)) and shaped there (``shape(..., image_size=)`` scales the lengths),
+then resampled to the image (``segpress.sources``).
+
 ``from_labels`` / ``from_probabilities`` apply a :class:`~segpress.policy.Policy`'s class
 weights; ``combine`` merges sources (the class map or a mask, and detected text) as the maximum
 of each map times its policy weight; ``shape`` then removes specks (min_area), grows important
@@ -25,7 +29,7 @@ from scipy import ndimage
 
 from segpress.errors import InputError, OptionError
 from segpress.policy import Policy
-from segpress.segmenters.base import count_values
+from segpress.segmenters.base import Segmentation, count_values
 
 # shape() spreads values with at most _MAX_STEPS 3x3 dilation steps and _MAX_WORK pixel-steps;
 # longer reaches or bigger images run on a coarser grid. One step over 1024x1024 costs ~2.5 ms
@@ -96,6 +100,27 @@ def from_probabilities(
     else:
         raise OptionError(f"unknown map rule {rule!r}")
     return np.clip(values, 0.0, 1.0).astype(np.float32)
+
+
+def from_segmentation(segmentation: Segmentation, policy: Policy, rule: str | None = None) -> np.ndarray:
+    """A segmentation's importance at its working resolution (h, w), float32 in [0, 1]: ``from_probabilities``
+    on the working probabilities under the policy's map rule (or ``rule``).
+
+    For the ``expected`` rule, linear, resampling this map equals weighting the full-resolution probabilities
+    at 1/C of the cost; the other rules decide at the resolution the network saw. Probability of classes
+    outside the taxonomy (a user model's unmapped classes) is weighted with the policy's default, as
+    label 255 is in ``from_labels``.
+    """
+    rule = policy.map_rule if rule is None else rule
+    weighted = from_probabilities(segmentation.working_probabilities, segmentation.classes, policy, rule)
+    if segmentation.unknown is not None and policy.default > 0:
+        if rule == "expected":
+            weighted = weighted + np.float32(policy.default) * segmentation.unknown
+        else:
+            weighted = np.maximum(weighted, np.float32(policy.default) * recall(
+                segmentation.unknown, policy.confidence, whole=rule == "regions"))
+        weighted = np.clip(weighted, 0.0, 1.0, out=weighted)
+    return weighted
 
 
 def recall(probability: np.ndarray, confidence: float, *, whole: bool = False) -> np.ndarray:
@@ -248,7 +273,13 @@ def _spread(importance: np.ndarray, margin: float, feather: float) -> np.ndarray
 
 
 def shape(
-    importance: np.ndarray, *, margin: float = 0, feather: float = 0, min_area: float = 0, overwrite: bool = False
+    importance: np.ndarray,
+    *,
+    margin: float = 0,
+    feather: float = 0,
+    min_area: float = 0,
+    overwrite: bool = False,
+    image_size: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Remove specks smaller than ``min_area``, grow regions by ``margin``, ramp off over ``feather``.
 
@@ -256,7 +287,9 @@ def shape(
     or of the area (min_area). Apart from the specks removed, no value is lowered. Margin and feather
     may be any finite size: what reaches past height + width pixels changes nothing, and the cost is
     bounded by the image's size, not by the lengths. ``overwrite``: a float32 ``importance`` may be
-    changed and returned (no full-size copy, for a caller done with it).
+    changed and returned (no full-size copy, for a caller done with it). ``image_size``: (height, width)
+    of the image when the map is at another resolution (a segmenter's working one, to be resampled to
+    the image after shaping): lengths are then the image's, scaled to the map's pixels.
 
     Measured on a 2-core machine (numpy 2.4, scipy 1.17), a 1024x1024 map of ~40 regions at
     6 levels plus specks: margin=8, feather=16, min_area=64 takes 50-70 ms (24 exact
@@ -267,10 +300,11 @@ def shape(
         values = values.copy()
     if values.size == 0:
         return values
-    height, width = values.shape
-    min_area = _length(min_area, height * width, "min_area")
-    margin = _length(margin, max(height, width), "margin")
-    feather = _length(feather, max(height, width), "feather")
+    height, width = values.shape if image_size is None else image_size
+    scale = values.shape[1] / width, values.shape[0] / height  # map pixels per image pixel, across and down
+    min_area = _length(min_area, height * width, "min_area") * scale[0] * scale[1]
+    margin = _length(margin, max(height, width), "margin") * max(scale)
+    feather = _length(feather, max(height, width), "feather") * max(scale)
     if min_area > 0:
         values = _remove_small(values, min_area)
     if margin + feather > 0:

@@ -14,7 +14,7 @@ tools and cached (``quantized_model``).
 
 The network's probability marks the *core* of each text line (DB is trained on boxes shrunk by
 about 40 %); the unclip step grows each core back to the line's full extent, as PP-OCR does before
-cutting lines out for recognition. ``api.build_importance`` merges the regions into the importance
+cutting lines out for recognition. ``sources.build_importance`` merges the regions into the importance
 map with the policy's ``text`` weight (``segpress.policy``).
 
 Speed against reach: the network runs at 0.75 of the image's resolution (``scale``) and at most

@@ -2,7 +2,8 @@
 
     pixels ─ Segmenter.segment ─ Segmentation: working probabilities (C, h, w), h, w <= max_side
         ├─ .labels (H, W) uint8 and .probabilities (C, H, W): resampled to the image on first use
-        └─ api.model_importance: importance.from_probabilities(policy) on (C, h, w), then resampled (H, W)
+        └─ importance.from_segmentation(policy) on (C, h, w): weighed and shaped at (h, w), then resampled
+           to (H, W) (sources.build_importance)
 
 Not torch: only onnxruntime runs here; torch is needed to train a model (``segpress.train``), never
 to use one.
