@@ -1,8 +1,11 @@
 """Benchmark for ``segpress.api.compress``'s time at the defaults (JPEG) against a plain AVIF encode.
 
-For each image (the scikit-image photos of ``bench_inputs.PHOTOS``, the first CamVid val frames and
+For each image (the scikit-image photos of ``bench_inputs.PHOTOS`` and the motorcycle at 768x512, the
+first CamVid val frames and
 held-out photos spread over ``../shared/photos``, read in place), decoded once, the script times in
 one run, interleaved (the order rotating every repeat) and REPEATS times each (the median is kept):
+
+Missing CamVid or photo folders are skipped (the scikit-image photos are always there).
 
 - ``segpress``: ``api.compress(pixels)`` at the defaults (JPEG, roi 85, background 25, the default
   policy with the shipped model, the uniform comparison and its fallback), the segmentation included;
@@ -15,8 +18,11 @@ one run, interleaved (the order rotating every repeat) and REPEATS times each (t
 Each run is the wall time of the call. With ``--before`` the files are compared too: bytes and PSNR
 inside each run's own important region. Writes benchmarks/results/compress_speed.json and .md.
 
-Usage: .venv/bin/python benchmarks/compress_speed.py [--camvid N] [--photos N] [--repeats N]
-       [--before SRC] [--out DIR]
+Usage: .venv/bin/python benchmarks/compress_speed.py [--camvid DIR] [--frames N] [--photos DIR] [--heldout N] [--repeats N]
+       [--before SRC [--before-name TEXT]] [--out DIR]
+
+e.g. ``git archive COMMIT src | tar -x -C /tmp/before`` then ``--before /tmp/before/src --before-name
+"commit COMMIT"``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import io
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -48,21 +55,24 @@ REPEATS = 5
 TARGET = 0.3  # segpress JPEG at defaults over the AVIF encode (issue 16, item 5)
 
 
-def inputs(camvid: int, photos: int) -> list[tuple[str, Any]]:
-    """(name, path or pixel function) of every image: the scikit-image photos, CamVid val, held-out photos."""
+def inputs(camvid: Path, frames: int, photos: Path, heldout: int) -> list[tuple[str, Any]]:
+    """(name, path or pixel function) of every image: the scikit-image photos, the first ``frames`` CamVid val
+    frames, ``heldout`` held-out photos spread over the list."""
     sys.path.insert(0, str(HERE))
     from bench_inputs import PHOTOS
 
     found: list[tuple[str, Any]] = [(f"skimage/{name}", make) for name, make in PHOTOS.items()]
-    frames = sorted((SHARED / "data" / "camvid" / "val").glob("*.png"))[:camvid]
-    found += [(f"camvid/{path.name}", path) for path in frames]
-    if photos:
+    # The size the issue's profile was taken at (768x512): the motorcycle, resized.
+    found.append(("skimage/stereo_motorcycle_left at 768x512", lambda: np.asarray(
+        Image.fromarray(PHOTOS["stereo_motorcycle_left"]()).resize((768, 512), Image.Resampling.LANCZOS))))
+    found += [(f"camvid/{path.name}", path) for path in sorted((camvid / "val").glob("*.png"))[:frames]]
+    if heldout:
         from segpress.train.photos import photo_split
 
-        held_out = sorted(p for p in (SHARED / "photos").rglob("*")
+        held_out = sorted(p for p in photos.rglob("*")
                           if p.suffix.lower() in (".jpg", ".jpeg", ".png") and photo_split(p) == "heldout")
-        step = max(1, len(held_out) // photos)
-        found += [(f"photos/{p.parent.name}/{p.name}", p) for p in held_out[::step][:photos]]
+        step = max(1, len(held_out) // heldout)
+        found += [(f"photos/{p.parent.name}/{p.name}", p) for p in held_out[::step][:heldout]]
     return found
 
 
@@ -91,8 +101,7 @@ def avif_run(pixels: np.ndarray) -> dict[str, Any]:
 
 def worker() -> None:
     """Answers "compress INDEX" lines on stdin (images as ``inputs`` lists them) with one JSON line each."""
-    camvid, photos = (int(v) for v in sys.argv[2:4])
-    sources = inputs(camvid, photos)
+    sources = inputs(Path(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]), int(sys.argv[5]))
     cache: dict[int, np.ndarray] = {}
     compress_run(pixels_of(sources[0][1]))  # the model loaded before the first timing
     print(json.dumps({"ready": True, "segpress": str(Path(sys.modules["segpress"].__file__).parent)}), flush=True)
@@ -106,9 +115,9 @@ def worker() -> None:
 class Before:
     """A worker process running the segpress source at ``src``."""
 
-    def __init__(self, src: Path, camvid: int, photos: int) -> None:
+    def __init__(self, src: Path, chosen: list[str]) -> None:
         env = {**os.environ, "PYTHONPATH": str(src)}
-        self.process = subprocess.Popen([sys.executable, __file__, "--worker", str(camvid), str(photos)],
+        self.process = subprocess.Popen([sys.executable, __file__, "--worker", *chosen],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         self.where = json.loads(self._line())["segpress"]
 
@@ -176,6 +185,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def markdown(summary: dict[str, Any], records: list[dict[str, Any]], command: str, before: str | None) -> str:
+    """The report; ``before``: what the "before" runs ran, in words."""
     has_before = "before" in records[0]
     lines = [
         "# compress time at the defaults (JPEG) against a plain AVIF encode",
@@ -226,14 +236,18 @@ def write_atomic(path: Path, text: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--camvid", type=int, default=4, help="CamVid val frames (the first N)")
-    parser.add_argument("--photos", type=int, default=4, help="held-out photos, spread over the list")
+    parser.add_argument("--camvid", type=Path, default=SHARED / "data" / "camvid")
+    parser.add_argument("--frames", type=int, default=4, help="CamVid val frames (the first N)")
+    parser.add_argument("--photos", type=Path, default=SHARED / "photos")
+    parser.add_argument("--heldout", type=int, default=4, help="held-out photos, spread over the list")
     parser.add_argument("--repeats", type=int, default=REPEATS)
     parser.add_argument("--before", type=Path, help="a segpress source folder (holding segpress/) to compare with")
+    parser.add_argument("--before-name", help="what --before is, for the report (default: its path)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
-    sources = inputs(args.camvid, args.photos)
-    before = None if args.before is None else Before(args.before.resolve(), args.camvid, args.photos)
+    chosen = [str(args.camvid.resolve()), str(args.frames), str(args.photos.resolve()), str(args.heldout)]
+    sources = inputs(*(Path(v) if i % 2 == 0 else int(v) for i, v in enumerate(chosen)))
+    before = None if args.before is None else Before(args.before.resolve(), chosen)
     compress_run(pixels_of(sources[0][1]))  # the model loaded before the first timing
     try:
         records = measure(sources, args.repeats, before)
@@ -241,10 +255,11 @@ def main() -> None:
         if before is not None:
             before.close()
     summary = summarise(records)
+    given = {"frames": args.frames, "heldout": args.heldout, "repeats": args.repeats, "before": args.before,
+             "before-name": args.before_name}
     command = "python benchmarks/compress_speed.py" + "".join(
-        f" --{key} {value}" for key, value in (("camvid", args.camvid), ("photos", args.photos),
-                                               ("repeats", args.repeats), ("before", args.before))
-        if value is not None and value != parser.get_default(key))
+        f" --{key} {shlex.quote(str(value))}" for key, value in given.items()
+        if value is not None and value != parser.get_default(key.replace("-", "_")))
     args.out.mkdir(parents=True, exist_ok=True)
     report = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"), "command": command,
@@ -253,9 +268,11 @@ def main() -> None:
         "before": None if before is None else before.where,
         "images": len(records), "repeats": args.repeats, "summary": summary, "records": records,
     }
+    before_name = args.before_name or (None if args.before is None else str(args.before))
+    report["before_name"] = before_name
     write_atomic(args.out / "compress_speed.json", json.dumps(report, indent=1) + "\n")
-    write_atomic(args.out / "compress_speed.md", markdown(summary, records, command, args.before))
-    print(markdown(summary, records, command, args.before))
+    write_atomic(args.out / "compress_speed.md", markdown(summary, records, command, before_name))
+    print(markdown(summary, records, command, before_name))
 
 
 if __name__ == "__main__":
