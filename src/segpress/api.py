@@ -131,7 +131,8 @@ def segment(
             of a user model config (TOML/YAML) or of an exported ``.onnx``.
     Returns:
         a :class:`~segpress.segmenters.Segmentation`: ``labels`` (H, W) uint8, ``probabilities``
-        (C, H, W) float32 at the image's size, ``shares()``, ``seconds``.
+        (C, H, W) float32 at the image's size (both made when first read), ``working_probabilities`` and
+        ``working_labels`` at the network's working size, ``shares()``, ``seconds``.
     """
     chosen = resolve_segmenter(segmenter)
     return chosen.segment(load_image(image, max_pixels=max_pixels).pixels)

@@ -175,7 +175,8 @@ class Segmentation:
         return labels
 
     def shares(self) -> dict[str, float]:
-        """Fraction of the pixels labelled with each class present, largest first."""
+        """Fraction of the pixels labelled with each class present, largest first (of ``labels``, the full-size
+        map a user sees; ``compress`` takes its shares from ``working_labels``)."""
         counts = count_values(self.labels, minlength=256)
         names = {**dict(enumerate(CLASSES)), UNLABELLED: "unlabelled"}
         shares = {names[i]: float(counts[i] / self.labels.size) for i in names if counts[i]}
