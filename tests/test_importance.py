@@ -326,3 +326,19 @@ def test_shape_validates_the_map():
 
 def test_shape_accepts_an_empty_map():
     assert shape(np.zeros((0, 5), np.float32), margin=3, feather=3, min_area=3).shape == (0, 5)
+
+
+def test_shape_at_another_resolution_scales_lengths_to_the_map():
+    """A map at half the image's size (a segmenter's working resolution): lengths are the image's pixels."""
+    working = np.zeros((50, 60), np.float32)
+    working[25, 30] = 1.0
+    image_size = (100, 120)
+    grown = shape(working, margin=10, image_size=image_size)  # 10 image pixels: 5 map pixels
+    assert grown[25, 35] == 1 and grown[25, 36] == 0
+    assert np.array_equal(shape(working, margin=10 / 120, image_size=image_size), grown)  # a fraction of the side
+    # A margin under 2 image pixels stays pixels (not a fraction of the side) once scaled below 1.
+    assert shape(working, margin=1.5, image_size=image_size).sum() < 10
+    speck = np.zeros((50, 60), np.float32)
+    speck[10:13, 10:13] = 1.0  # 9 map pixels: 36 image pixels
+    assert shape(speck, min_area=32, image_size=image_size).any()
+    assert not shape(speck, min_area=40, image_size=image_size).any()
