@@ -29,46 +29,34 @@ import argparse
 import io
 import json
 import os
-import platform
-import shlex
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime
-from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import DEFAULT_CAMVID, DEFAULT_OUT, DEFAULT_PHOTOS, PHOTOS, heldout_photos
 from PIL import Image
 
-HERE = Path(__file__).resolve().parent
-SHARED = HERE.parents[1] / "shared"
-DEFAULT_OUT = HERE / "results"
 AVIF_QUALITY = 85  # segpress's default roi quality
 AVIF_SPEED = 6
 REPEATS = 5
-TARGET = 0.3  # segpress JPEG at defaults over the AVIF encode (issue 16, item 5)
+TARGET = 0.3  # segpress JPEG at the defaults over the AVIF encode: the aim set for this benchmark
 
 
 def inputs(camvid: Path, frames: int, photos: Path, heldout: int) -> list[tuple[str, Any]]:
     """(name, path or pixel function) of every image: the scikit-image photos, the first ``frames`` CamVid val
     frames, ``heldout`` held-out photos spread over the list."""
-    sys.path.insert(0, str(HERE))
-    from bench_inputs import PHOTOS
-
-    found: list[tuple[str, Any]] = [(f"skimage/{name}", make) for name, make in PHOTOS.items()]
-    # The size the issue's profile was taken at (768x512): the motorcycle, resized.
-    found.append(("skimage/stereo_motorcycle_left at 768x512", lambda: np.asarray(
-        Image.fromarray(PHOTOS["stereo_motorcycle_left"]()).resize((768, 512), Image.Resampling.LANCZOS))))
+    found: list[tuple[str, Any]] = [(f"skimage/{photo.name}", photo.load) for photo in PHOTOS]
+    motorcycle = next(photo for photo in PHOTOS if photo.name == "stereo_motorcycle_left")
+    # The size of the profile this benchmark was written for (768x512): the motorcycle, resized.
+    found.append((f"skimage/{motorcycle.name} at 768x512", lambda: np.asarray(
+        Image.fromarray(motorcycle.load()).resize((768, 512), Image.Resampling.LANCZOS))))
     found += [(f"camvid/{path.name}", path) for path in sorted((camvid / "val").glob("*.png"))[:frames]]
     if heldout:
-        from segpress.train.photos import photo_split
-
-        held_out = sorted(p for p in photos.rglob("*")
-                          if p.suffix.lower() in (".jpg", ".jpeg", ".png") and photo_split(p) == "heldout")
+        held_out = heldout_photos(photos, sys.maxsize)
         step = max(1, len(held_out) // heldout)
         found += [(f"photos/{p.parent.name}/{p.name}", p) for p in held_out[::step][:heldout]]
     return found
@@ -182,8 +170,11 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def markdown(summary: dict[str, Any], records: list[dict[str, Any]], command: str, before: str | None) -> str:
-    """The report; ``before``: what the "before" runs ran, in words."""
+def markdown(document: dict[str, Any]) -> str:
+    from segpress.bench.record import machine_line
+
+    summary, records = document["results"]["summary"], document["results"]["records"]
+    before = document["settings"]["before_name"]
     has_before = "before" in records[0]
     lines = [
         "# compress time at the defaults (JPEG) against a plain AVIF encode",
@@ -191,10 +182,10 @@ def markdown(summary: dict[str, Any], records: list[dict[str, Any]], command: st
         f"{len(records)} images, each decoded once; every call timed {len(records[0]['avif']['all_seconds'])} times, "
         "interleaved, median. segpress: `api.compress(pixels)` at the defaults (segmentation, map, adaptive JPEG, the "
         "uniform comparison and fallback, the libjpeg-turbo baseline); no compare: `compare=False`; AVIF: Pillow, "
-        f"quality {AVIF_QUALITY}, speed {AVIF_SPEED} (all cores). Wall time on a shared, busy 2-core machine (noisy): "
+        f"quality {AVIF_QUALITY}, speed {AVIF_SPEED} (all cores). Wall time, {machine_line(document)}: noisy, "
         "compare ratios, not milliseconds." + (f" Before: {before}." if has_before else ""),
         "",
-        f"Command: `{command}`",
+        f"Command: `{document['command']}`",
         "",
         f"- segpress / AVIF (median of the per-image ratios): **{summary['segpress_over_avif']:.2f}x** "
         f"(target <= {TARGET}x); without the comparison {summary['no_compare_over_avif']:.2f}x",
@@ -230,24 +221,20 @@ def markdown(summary: dict[str, Any], records: list[dict[str, Any]], command: st
     return "\n".join(lines) + "\n"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as tmp:
-        tmp.write(text)
-    os.chmod(tmp.name, 0o644)
-    os.replace(tmp.name, path)
+def main(argv: list[str]) -> None:
+    from segpress.bench.record import Run  # here: a --before worker may run a segpress without it
 
-
-def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--camvid", type=Path, default=SHARED / "data" / "camvid")
+    parser.add_argument("--camvid", type=Path, default=DEFAULT_CAMVID)
     parser.add_argument("--frames", type=int, default=4, help="CamVid val frames (the first N)")
-    parser.add_argument("--photos", type=Path, default=SHARED / "photos")
+    parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
     parser.add_argument("--heldout", type=int, default=4, help="held-out photos, spread over the list")
     parser.add_argument("--repeats", type=int, default=REPEATS)
     parser.add_argument("--before", type=Path, help="a segpress source folder (holding segpress/) to compare with")
     parser.add_argument("--before-name", help="what --before is, for the report (default: its path)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    run = Run("compress_speed", argv, ("onnxruntime", "pyjpegli", "mozjpeg-lossless-optimization"))
     chosen = [str(args.camvid.resolve()), str(args.frames), str(args.photos.resolve()), str(args.heldout)]
     sources = inputs(*(Path(v) if i % 2 == 0 else int(v) for i, v in enumerate(chosen)))
     before = None if args.before is None else Before(args.before.resolve(), chosen)
@@ -257,25 +244,14 @@ def main() -> None:
     finally:
         if before is not None:
             before.close()
-    summary = summarise(records)
-    given = {"frames": args.frames, "heldout": args.heldout, "repeats": args.repeats, "before": args.before,
-             "before-name": args.before_name}
-    command = "python benchmarks/compress_speed.py" + "".join(
-        f" --{key} {shlex.quote(str(value))}" for key, value in given.items()
-        if value is not None and value != parser.get_default(key.replace("-", "_")))
-    args.out.mkdir(parents=True, exist_ok=True)
-    report = {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"), "command": command,
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
-        "versions": {"segpress": package_version("segpress"), "pillow": package_version("pillow")},
+    settings = {
+        "camvid": str(args.camvid), "frames": args.frames, "photos": str(args.photos), "heldout": args.heldout,
+        "repeats": args.repeats, "avif": {"quality": AVIF_QUALITY, "speed": AVIF_SPEED}, "target": TARGET,
         "before": None if before is None else before.where,
-        "images": len(records), "repeats": args.repeats, "summary": summary, "records": records,
+        "before_name": args.before_name or (None if args.before is None else str(args.before)),
     }
-    before_name = args.before_name or (None if args.before is None else str(args.before))
-    report["before_name"] = before_name
-    write_atomic(args.out / "compress_speed.json", json.dumps(report, indent=1) + "\n")
-    write_atomic(args.out / "compress_speed.md", markdown(summary, records, command, before_name))
-    print(markdown(summary, records, command, before_name))
+    results = {"images": len(records), "summary": summarise(records), "records": records}
+    print(markdown(run.write(args.out, settings, results, markdown)))
 
 
 if __name__ == "__main__":
@@ -283,4 +259,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:
         worker()
     else:
-        main()
+        main(sys.argv[1:])
