@@ -18,7 +18,8 @@ from typing import Any
 
 from segpress.imageio import atomic_write
 
-RECORD_SCHEMA = "segpress.bench.record/1"
+# 2: semantic points are the file compress writes (the fallback to uniform), the adaptive one under "adaptive"
+RECORD_SCHEMA = "segpress.bench.record/2"
 
 
 def record_key(

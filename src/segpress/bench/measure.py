@@ -5,6 +5,7 @@
     ground-truth labels | the model's classes ─ policy weights ─ the judge: region (weight >= 0.5)
     for each format, mode, quality: encode ─ decode ─ quality over whole / region / background,
                                     importance-weighted PSNR, segmenter on the decoded image
+    semantic points: compress's fallback to uniform (fallback.check): the file a user at defaults gets
 
 The region that PSNR "inside" is measured on comes from the ground truth when the run has labels, so
 the model's mistakes cost what they cost (a missed car is coded as background and judged as a car);
@@ -37,9 +38,10 @@ from segpress.segmenters import Segmenter, default_segmenter, load_segmenter
 from segpress.taxonomy import CLASSES
 
 from .cache import RECORD_SCHEMA, Cache
+from .fallback import UniformFiles, check
 from .inputs import Failure, ImageInput
 from .quality import WINDOW, MsSsim, region_quality
-from .settings import MODES, BenchSettings
+from .settings import BenchSettings
 
 # Confusion matrices have one more column than the taxonomy: pixels a user model leaves unlabelled.
 CONFUSION_SIZE = len(CLASSES) + 1
@@ -154,49 +156,87 @@ def _measure(job: ImageJob, loaded: LoadedImage, truth: np.ndarray | None) -> It
         "confusion_original": None if truth is None else _confusion(truth, original_labels),
         "ms_ssim_scales": quality.scales,
     }
+    sweep = Sweep(pixels, chosen, judge, quality, segmenter, original_labels, settings)
     for format, key in job.keys.items():
         codec = codecs.get(format)
-        points = {
-            mode: [
-                _point(codec, pixels, chosen.values, settings, mode, q, judge, quality, segmenter, original_labels)
-                for q in settings.qualities
-            ]
-            for mode in MODES
-        }
-        record = {**base, "key": key, "format": format, "codec_version": codec.version(), "points": points}
+        record = {**base, "key": key, "format": format, "codec_version": codec.version(),
+                  "points": sweep.points(codec)}
         if cache is not None:
             cache.save(record)
         yield record
 
 
-def _point(
-    codec: codecs.Codec, pixels: np.ndarray, importance: np.ndarray, settings: BenchSettings, mode: str,
-    quality: int, judge: Judge, ms_ssim: MsSsim, segmenter: Segmenter, original_labels: np.ndarray,
-) -> dict[str, Any]:
-    encode = settings.encode_settings(quality, mode)
-    started = time.perf_counter()
-    if mode == "semantic":
-        data = codec.encode(pixels, importance, encode, Metadata())
-    else:
-        data = codec.encode_uniform(pixels, quality, encode, Metadata())
-    encoded = time.perf_counter()
-    decoded = decode_like(codec, data, pixels)
-    decode_seconds = time.perf_counter() - encoded
-    segmentation = segmenter.segment(decoded)
-    predicted = segmentation.labels
-    height, width = pixels.shape[:2]
-    return {
-        "quality": quality,
-        "bg_quality": encode.bg_quality,
-        "bytes": len(data),
-        "bpp": bits_per_pixel(len(data), height, width),
-        **region_quality(pixels, decoded, judge.region, judge.weights, ms_ssim),
-        "encode_s": encoded - started,
-        "decode_s": decode_seconds,
-        "segment_s": segmentation.seconds,
-        "confusion_truth": None if judge.truth is None else _confusion(judge.truth, predicted),
-        "confusion_original": _confusion(original_labels, predicted),
-    }
+@dataclass
+class Sweep:
+    """One image's quality sweep in one format at a time: the uniform files, then the semantic ones.
+
+    A semantic point is the file ``compress`` writes at those qualities: the region-adaptive file, or, where
+    the fallback fires (``settings.fallback``), the uniform file that replaces it (``fallback.check``), with
+    the adaptive file's own point under ``"adaptive"``. ``"fallback"``: True, False, or None when not checked
+    (``--no-fallback``, or no important region).
+    """
+
+    pixels: np.ndarray
+    chosen: Importance
+    judge: Judge
+    ms_ssim: MsSsim
+    segmenter: Segmenter
+    original_labels: np.ndarray
+    settings: BenchSettings
+
+    def points(self, codec: codecs.Codec) -> dict[str, list[dict[str, Any]]]:
+        files = UniformFiles(codec, self.pixels)
+        uniform = {q: self._uniform_point(codec, files, q) for q in self.settings.qualities}
+        semantic = [self._semantic_point(codec, files, uniform, q) for q in self.settings.qualities]
+        return {"uniform": [uniform[q] for q in self.settings.qualities], "semantic": semantic}
+
+    def _uniform_point(self, codec: codecs.Codec, files: UniformFiles, quality: int) -> dict[str, Any]:
+        data, seconds = files.timed(quality, self.settings.encode_settings(quality, "uniform"))
+        return {"quality": quality, "bg_quality": quality, **self._measure(codec, data)[1], "encode_s": seconds}
+
+    def _semantic_point(self, codec: codecs.Codec, files: UniformFiles, uniform: dict[int, dict[str, Any]],
+                        quality: int) -> dict[str, Any]:
+        encode = self.settings.encode_settings(quality, "semantic")
+        started = time.perf_counter()
+        data = codec.encode(self.pixels, self.chosen.values, encode, Metadata())
+        seconds = time.perf_counter() - started
+        decoded, measured = self._measure(codec, data)
+        adaptive = {"quality": quality, "bg_quality": encode.bg_quality, **measured, "encode_s": seconds}
+        found = None
+        if self.settings.fallback:
+            found = check(codec, self.pixels, self.chosen.region, data, decoded, encode, files)
+        if found is None:
+            return {**adaptive, "fallback": None}
+        if found.written is None:
+            return {**adaptive, "fallback": False, "check": found.describe()}
+        written, written_quality = found.written
+        if written_quality not in uniform:  # a quality between the sweep's: measured once, kept for other points
+            uniform_encode = self.settings.encode_settings(written_quality, "uniform")
+            uniform[written_quality] = {
+                "quality": written_quality, **self._measure(codec, written)[1],
+                "encode_s": files.timed(written_quality, uniform_encode)[1]}
+        measured = {k: v for k, v in uniform[written_quality].items() if k not in ("quality", "bg_quality", "encode_s")}
+        return {"quality": quality, "bg_quality": encode.bg_quality, **measured, "encode_s": seconds,
+                "fallback": True, "written_quality": written_quality, "check": found.describe(), "adaptive": adaptive}
+
+    def _measure(self, codec: codecs.Codec, data: bytes) -> tuple[np.ndarray, dict[str, Any]]:
+        """One file's size, quality over the judge's regions, decode time and the segmenter on it."""
+        started = time.perf_counter()
+        decoded = decode_like(codec, data, self.pixels)
+        decode_seconds = time.perf_counter() - started
+        segmentation = self.segmenter.segment(decoded)
+        predicted = segmentation.labels
+        height, width = self.pixels.shape[:2]
+        judge = self.judge
+        return decoded, {
+            "bytes": len(data),
+            "bpp": bits_per_pixel(len(data), height, width),
+            **region_quality(self.pixels, decoded, judge.region, judge.weights, self.ms_ssim),
+            "decode_s": decode_seconds,
+            "segment_s": segmentation.seconds,
+            "confusion_truth": None if judge.truth is None else _confusion(judge.truth, predicted),
+            "confusion_original": _confusion(self.original_labels, predicted),
+        }
 
 
 def _confusion(reference: np.ndarray, predicted: np.ndarray) -> list[list[int]]:

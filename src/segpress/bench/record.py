@@ -1,7 +1,7 @@
 """What every measured result records about its run, and the one shape of the benchmark scripts' results.
 
 ``machine()`` and ``versions()`` describe where and with what a figure was measured; ``segpress bench``
-(``results.json``, schema ``segpress.bench/1``) and the scripts under ``benchmarks/`` both use them. The
+(``results.json``, schema ``segpress.bench/2``) and the scripts under ``benchmarks/`` both use them. The
 scripts' ``benchmarks/results/NAME.json`` follow schema ``segpress.benchmark/1`` (``SCHEMA``): the run's
 description at the top level, the script's own figures under ``settings`` and ``results``. ``Run``
 records a script's run from its start (time, machine, load) and writes the JSON and the Markdown table

@@ -1,32 +1,27 @@
-"""The human side of a run: report.md and report.html (the same content), RD plots, crops of extremes.
+"""The human side of a run: report.md and report.html (the same content), with the plots and crops.
 
-    results ─ blocks (headings, paragraphs, tables, images, lists) ─┬─ Markdown
-                                                                    └─ HTML (standalone, images beside it)
-    summary curves ─ matplotlib ─ plots/rd-<measure>.png, plots/task-miou.png
-    best / worst image ─ re-encoded in this process ─ crops/<image>.png (original | uniform | semantic)
+    results ─ sections (report_blocks) ─ blocks.py ─┬─ report.md
+                                                    └─ report.html
+    summary ─ plots.py ─ plots/*.png; best / worst image ─ plots.crop_figure ─ crops/<image>.png
+
+Sections: what was measured, BD-rates, the operating point, the fallback to uniform (what compress writes at
+defaults), task fidelity (and at equal bytes), time, best and worst images, failures, method.
 """
 
 from __future__ import annotations
 
-import html
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from scipy import ndimage
+from segpress.imageio import atomic_write
 
-from segpress import codecs
-from segpress.codecs import Metadata
-from segpress.imageio import atomic_write, load_image
-from segpress.ratecontrol import decode_like
-
-from .measure import load_truth, prepare
+from .blocks import Block, num, pct, share, to_html, to_markdown
+from .plots import CROP_SIDE, crop_figure, equal_bytes_plot, rd_plot, task_plot
 from .settings import MODES, BenchSettings
 from .summary import BD_METRICS, group
 
+MIOU_WORDS = {"miou_truth": "vs the ground truth", "miou_original": "vs the model on the originals"}
 PLOTS = {  # measure -> axis label
     "psnr_roi": "PSNR of the important region (dB)",
     "ms_ssim_roi_db": "MS-SSIM of the important region (dB)",
@@ -34,209 +29,6 @@ PLOTS = {  # measure -> axis label
     "psnr_whole": "PSNR of the whole image (dB)",
     "psnr_weighted": "importance-weighted PSNR (dB)",
 }
-CROP_SIDE = 160  # pixels of the source image shown per crop
-
-
-# --- blocks and their two renderings ----------------------------------------------------------------
-
-
-@dataclass
-class Block:
-    kind: str  # "h1", "h2", "p", "table", "image", "list"
-    text: str = ""
-    headers: Sequence[str] = ()
-    rows: Sequence[Sequence[str]] = ()
-    items: Sequence[str] = ()
-
-
-def to_markdown(blocks: Sequence[Block]) -> str:
-    lines: list[str] = []
-    for block in blocks:
-        if block.kind in ("h1", "h2", "h3"):
-            lines += ["#" * int(block.kind[1]) + " " + block.text, ""]
-        elif block.kind == "p":
-            lines += [block.text, ""]
-        elif block.kind == "table":
-            cell = lambda text: str(text).replace("|", "\\|")  # noqa: E731
-            lines.append("| " + " | ".join(cell(h) for h in block.headers) + " |")
-            lines.append("|" + "|".join("---" for _ in block.headers) + "|")
-            lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in block.rows]
-            lines.append("")
-        elif block.kind == "image":
-            lines += [f"![{block.text}]({block.items[0]})", ""]
-        elif block.kind == "list":
-            lines += [f"- {item}" for item in block.items] + [""]
-    return "\n".join(lines)
-
-
-def to_html(blocks: Sequence[Block], title: str) -> str:
-    out = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', f"<title>{html.escape(title)}</title>",
-        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.4}"
-        "table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:0.25em 0.6em;"
-        "text-align:right}td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}"
-        "img{max-width:100%}code{background:#f3f3f3;padding:0 0.2em}</style>", "</head><body>",
-    ]
-    for block in blocks:
-        if block.kind in ("h1", "h2", "h3"):
-            out.append(f"<{block.kind}>{html.escape(block.text)}</{block.kind}>")
-        elif block.kind == "p":
-            out.append(f"<p>{_inline_code(html.escape(block.text))}</p>")
-        elif block.kind == "table":
-            out.append("<table><thead><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in block.headers)
-                       + "</tr></thead><tbody>")
-            out += ["<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in block.rows]
-            out.append("</tbody></table>")
-        elif block.kind == "image":
-            out.append(f'<p><img src="{html.escape(block.items[0])}" alt="{html.escape(block.text)}"></p>')
-        elif block.kind == "list":
-            out.append("<ul>" + "".join(f"<li>{_inline_code(html.escape(i))}</li>" for i in block.items) + "</ul>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
-
-
-def _inline_code(text: str) -> str:
-    """`code` spans of the Markdown text as <code> (text already escaped)."""
-    parts = text.split("`")
-    return "".join(f"<code>{part}</code>" if i % 2 else part for i, part in enumerate(parts))
-
-
-# --- number formats ---------------------------------------------------------------------------------
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:+.1f} %"
-
-
-def _num(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
-
-
-def _share(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f} %"
-
-
-# --- plots ------------------------------------------------------------------------------------------
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display: straight to PNG
-    from matplotlib import pyplot
-
-    return pyplot
-
-
-def _png(figure, dpi: int = 110) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    _pyplot().close(figure)
-    return buffer.getvalue()
-
-
-def rd_plot(curves: dict[str, Any], measure: str, label: str, title: str) -> bytes:
-    """Mean bpp against a mean measure: one colour per format, uniform dashed, semantic solid."""
-    plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(7, 4.6))
-    for index, (format, modes) in enumerate(curves.items()):
-        colour = f"C{index}"
-        for mode, style, marker in (("uniform", "--", "o"), ("semantic", "-", "s")):
-            points = [(p["bpp"], p[measure]) for p in modes[mode] if p["bpp"] is not None and p[measure] is not None]
-            if points:
-                xs, ys = zip(*points, strict=True)
-                axes.plot(xs, ys, style, marker=marker, color=colour, markersize=4, label=f"{format} {mode}")
-    axes.set_xlabel("bits per pixel (whole image)")
-    axes.set_ylabel(label)
-    axes.set_title(title)
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize=7, ncol=2)
-    figure.tight_layout()
-    return _png(figure)
-
-
-def task_plot(task: dict[str, Any], title: str) -> bytes:
-    plt = _pyplot()
-    panels = [("miou_original", "mIoU vs the model on the originals")]
-    if task["ground_truth"]:
-        panels.insert(0, ("miou_truth", "mIoU vs the ground truth"))
-    figure, axes_list = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False)
-    for axes, (key, label) in zip(axes_list[0], panels, strict=True):
-        for index, (format, modes) in enumerate(task["curves"].items()):
-            for mode, style, marker in (("uniform", "--", "o"), ("semantic", "-", "s")):
-                xs = [p["bpp"] for p in modes[mode]]
-                ys = [100 * p[key] for p in modes[mode]]
-                axes.plot(xs, ys, style, marker=marker, color=f"C{index}", markersize=4, label=f"{format} {mode}")
-        if key == "miou_truth" and task["original"] is not None:
-            axes.axhline(100 * task["original"]["miou"], color="black", linewidth=0.8, label="originals")
-        axes.set_xlabel("bits per pixel")
-        axes.set_ylabel(f"{label} (%)")
-        axes.grid(alpha=0.3)
-    axes_list[0][0].legend(fontsize=7, ncol=2)
-    figure.suptitle(title)
-    figure.tight_layout()
-    return _png(figure)
-
-
-# --- crops ------------------------------------------------------------------------------------------
-
-
-def _window(region: np.ndarray, side: int) -> tuple[slice, slice]:
-    """The ``side``-pixel square holding the most important pixels (the image centre if none)."""
-    height, width = region.shape
-    side_y, side_x = min(side, height), min(side, width)
-    if region.any():
-        density = ndimage.uniform_filter(region.astype(np.float32), size=(side_y, side_x), mode="constant")
-        cy, cx = np.unravel_index(int(np.argmax(density)), density.shape)
-    else:
-        cy, cx = height // 2, width // 2
-    top = int(np.clip(cy - side_y // 2, 0, height - side_y))
-    left = int(np.clip(cx - side_x // 2, 0, width - side_x))
-    return slice(top, top + side_y), slice(left, left + side_x)
-
-
-def crop_figure(records: dict[str, dict], settings: BenchSettings, title: str) -> bytes:
-    """The original with its judged region, then per format the uniform and the semantic file of about
-    the same size (semantic at the report quality, uniform at the quality with the nearest size), cropped."""
-    first = next(iter(records.values()))
-    loaded = load_image(first["image"]["path"], max_pixels=settings.max_pixels)
-    labels = None if first["labels"] is None else Path(first["labels"]["path"])
-    prepared = prepare(loaded, load_truth(labels, loaded, settings), settings, None)  # as the numbers were judged
-    chosen, judge = prepared.chosen, prepared.judge
-    rows, cols = _window(judge.region, CROP_SIDE)
-    plt = _pyplot()
-    figure, axes = plt.subplots(1 + len(records), 2, figsize=(6, 2.9 * (1 + len(records))), squeeze=False)
-    grey = dict(cmap="gray", vmin=0, vmax=255) if loaded.pixels.ndim == 2 else {}
-    axes[0][0].imshow(loaded.pixels, **grey)
-    axes[0][0].contour(judge.region, levels=[0.5], colors="yellow", linewidths=0.8)
-    axes[0][0].add_patch(plt.Rectangle((cols.start, rows.start), cols.stop - cols.start, rows.stop - rows.start,
-                                       fill=False, edgecolor="red", linewidth=1.2))
-    axes[0][0].set_title(f"{first['image']['name']}: region (yellow), crop (red)", fontsize=8)
-    axes[0][1].imshow(loaded.pixels[rows, cols], interpolation="nearest", **grey)
-    axes[0][1].set_title("original", fontsize=8)
-    for row, (format, record) in enumerate(records.items(), start=1):
-        codec = codecs.get(format)
-        semantic = next(p for p in record["points"]["semantic"] if p["quality"] == settings.report_quality)
-        uniform = min(record["points"]["uniform"], key=lambda p: abs(p["bytes"] - semantic["bytes"]))
-        for column, (mode, point) in enumerate((("uniform", uniform), ("semantic", semantic))):
-            encode = settings.encode_settings(point["quality"], mode)
-            if mode == "semantic":
-                data = codec.encode(loaded.pixels, chosen.values, encode, Metadata())
-            else:
-                data = codec.encode_uniform(loaded.pixels, point["quality"], encode, Metadata())
-            decoded = decode_like(codec, data, loaded.pixels)
-            qualities = f"q{point['quality']}" if mode == "uniform" else f"{point['quality']}/{point['bg_quality']}"
-            axes[row][column].imshow(decoded[rows, cols], interpolation="nearest", **grey)
-            axes[row][column].set_title(
-                f"{format} {mode} {qualities}: {len(data) / 1000:.1f} kB, PSNR in {_num(point['psnr_roi'])} dB",
-                fontsize=8)
-    for axis in axes.flat:
-        axis.set_axis_off()
-    figure.suptitle(title, fontsize=9)
-    figure.tight_layout(rect=(0, 0, 1, 0.985))  # room for the title
-    return _png(figure, dpi=72)  # about 1.3 screen pixels per image pixel: artefacts visible, files small
 
 
 # --- the report -------------------------------------------------------------------------------------
@@ -260,12 +52,15 @@ def write_reports(
             for measure, label in PLOTS.items():
                 images[measure] = write(f"plots/rd-{measure}.png", rd_plot(summary["curves"], measure, label, label))
         images["task"] = write("plots/task-miou.png", task_plot(summary["task"], "segmentation on decoded images"))
+        key = summary["equal_bytes"]["semantic"]["miou"]
+        images["equal_bytes"] = write("plots/task-equal-bytes.png", equal_bytes_plot(
+            summary["task"], key, f"the model's mIoU {MIOU_WORDS[key]}: semantic and uniform files against bpp"))
         extremes = summary["extremes"]
         if extremes is not None and crops:
             by_image = group(records)
             for which in ("best", "worst"):
                 for name in extremes[which]:
-                    title = (f"{which} image for {extremes['format']}: BD-rate {_pct(extremes['bd_rate'][name])} "
+                    title = (f"{which} image for {extremes['format']}: BD-rate {pct(extremes['bd_rate'][name])} "
                              "(PSNR inside, semantic vs uniform)")
                     images[f"{which}:{name}"] = write(f"crops/{name}.png", crop_figure(by_image[name], settings, title))
     blocks = report_blocks(results, settings, images)
@@ -298,10 +93,12 @@ def report_blocks(results: dict[str, Any], settings: BenchSettings, images: dict
         for metric, words in BD_METRICS.items():
             blocks += _bd_blocks(summary, described["formats"], metric, words)
     blocks += _operating_point_blocks(summary, described)
+    blocks += _fallback_blocks(summary, described)
     for measure, label in PLOTS.items():
         if measure in images:
             blocks.append(Block("image", label, items=[images[measure]]))
     blocks += _task_blocks(summary, described, images)
+    blocks += _equal_bytes_blocks(summary, described, images)
     blocks += _timing_blocks(summary, described)
     crops = [(key, path) for key, path in images.items() if key.startswith(("best:", "worst:"))]
     if crops:
@@ -346,7 +143,11 @@ def _settings_blocks(results: dict[str, Any], settings: BenchSettings) -> list[B
             f"Formats: {', '.join(described['formats'])}; qualities {', '.join(map(str, described['qualities']))}.",
             f"Uniform mode: {described['uniform_sweep']}. Semantic mode: {described['semantic_sweep']}, coded with "
             "the model's importance map (policy margins and feathering): the background keeps segpress's default "
-            "quality while the quality of what matters moves, as a user turning --roi-quality would.",
+            "quality while the quality of what matters moves, as a user turning --roi-quality would. "
+            + ("Each semantic point is the file compress writes at those qualities: the uniform file where the "
+               "fallback fires (see below)." if described.get("fallback", True) else
+               "--no-fallback: each semantic point is the region-adaptive file, even where a uniform file with the "
+               "same PSNR inside is smaller."),
             f"Policy {policy['name']}: {weights} (default {policy['default']:g}).",
             f"Segmenter: {described['segmenter']['name']} (sha256 {described['segmenter']['sha256'][:12]}...), "
             "also run on every decoded image for task fidelity.",
@@ -358,10 +159,10 @@ def _settings_blocks(results: dict[str, Any], settings: BenchSettings) -> list[B
 
 def _bd_blocks(summary: dict[str, Any], formats: Sequence[str], metric: str, words: str) -> list[Block]:
     table = summary["bd_rate"][metric]
-    rows = [[f"{semantic} semantic", *(_pct(table[semantic][uniform]["average_curve"]) for uniform in formats)]
+    rows = [[f"{semantic} semantic", *(pct(table[semantic][uniform]["average_curve"]) for uniform in formats)]
             for semantic in formats]
-    own = [[f"{format}", _pct(table[format][format]["average_curve"]), _pct(table[format][format]["mean"]),
-            _pct(table[format][format]["median"]), f"{table[format][format]['images']}"] for format in formats]
+    own = [[f"{format}", pct(table[format][format]["average_curve"]), pct(table[format][format]["mean"]),
+            pct(table[format][format]["median"]), f"{table[format][format]['images']}"] for format in formats]
     return [
         Block("h2", f"BD-rate, {words}"),
         Block("p", "Each semantic mode against every uniform codec, on the dataset-average curves (mean bpp against "
@@ -382,12 +183,12 @@ def _operating_point_blocks(summary: dict[str, Any], described: dict[str, Any]) 
             fidelity = next(p for p in task["curves"][format][mode] if p["quality"] == quality)
             miou = fidelity.get("miou_truth") if task["ground_truth"] else fidelity["miou_original"]
             rows.append([
-                f"{format} {mode}", _num(point["bpp"], 3),
-                f"{_num(point['psnr_roi'])} / {_num(point['psnr_background'])} / {_num(point['psnr_whole'])}",
-                f"{_num(point['ssim_roi'], 4)} / {_num(point['ssim_background'], 4)}",
-                f"{_num(point['ms_ssim_roi'], 4)} / {_num(point['ms_ssim_background'], 4)} / "
-                f"{_num(point['ms_ssim_whole'], 4)}",
-                _num(point["psnr_weighted"]), _share(miou),
+                f"{format} {mode}", num(point["bpp"], 3),
+                f"{num(point['psnr_roi'])} / {num(point['psnr_background'])} / {num(point['psnr_whole'])}",
+                f"{num(point['ssim_roi'], 4)} / {num(point['ssim_background'], 4)}",
+                f"{num(point['ms_ssim_roi'], 4)} / {num(point['ms_ssim_background'], 4)} / "
+                f"{num(point['ms_ssim_whole'], 4)}",
+                num(point["psnr_weighted"]), share(miou),
             ])
     which = "vs the ground truth" if task["ground_truth"] else "vs the model on the originals"
     return [
@@ -399,17 +200,100 @@ def _operating_point_blocks(summary: dict[str, Any], described: dict[str, Any]) 
     ]
 
 
+def _fallback_blocks(summary: dict[str, Any], described: dict[str, Any]) -> list[Block]:
+    """compress's fallback on the sweep: how often it fired, the saving with and without it, the ground rule's count."""
+    fallback = summary.get("fallback")
+    blocks = [Block("h2", "Never larger than uniform: the fallback")]
+    if fallback is None:
+        return blocks + [Block("p", "Measured with --no-fallback: the semantic points are the region-adaptive files "
+                                    "as coded, even where the uniform encode with the same PSNR inside is smaller "
+                                    "(compress --no-fallback). Run without it to see what compress writes at defaults.")]
+    total = fallback["all"]
+    blocks.append(Block("p", (
+        "At defaults compress measures the PSNR of its file inside the model's important region, finds the uniform "
+        "encode of the same format with that PSNR inside, and writes the uniform file when the region-adaptive one is "
+        "not smaller (--no-fallback keeps it). The semantic points of this report are the files compress writes: "
+        f"the fallback fired on {total['fired']} of {total['checked']} semantic files checked "
+        f"({total['points'] - total['checked']} without an important region, left alone as compress leaves them). "
+        f"Files larger than the uniform file with the same PSNR inside (the ground rule, measured as compress "
+        f"measures it): {total['larger_than_uniform']}. Mean saving against that uniform encode: "
+        f"{share(total['saving'])} as written, {share(total['saving_adaptive'])} for the region-adaptive files "
+        "without the fallback.")))
+    if total["above_interpolated"]:
+        blocks.append(Block("p", f"{total['above_interpolated']} adaptive file(s) kept are above the uniform size "
+                                 "interpolated between two whole qualities, yet smaller than every uniform file that "
+                                 "reaches their PSNR inside: no uniform file a user could write is smaller."))
+    judge = "ground-truth" if described["judge"] == "labels" else "model's"
+    blocks.append(Block("p", (
+        f"Judged by this run's region instead ({'the ground truth' if described['judge'] == 'labels' else 'the model'}"
+        "'s, as every other figure here; the image's uniform sweep interpolated between its qualities at each "
+        f"region-adaptive file's PSNR inside, where the sweep covers it): {total['judged_larger']} of "
+        f"{total['judged']} region-adaptive files written are larger than uniform. compress checks its own region "
+        "(the policy's map rule on the model's classes), which is not this one, so this count need not be 0.")))
+    rows = []
+    for format in described["formats"]:
+        cells = fallback["formats"][format]
+        by_quality = cells["by_quality"]
+        rows.append([format, *(f"{by_quality[str(q)]['fired']}/{by_quality[str(q)]['checked']}"
+                               for q in described["qualities"]),
+                     share(cells["all"]["saving"]), share(cells["all"]["saving_adaptive"]),
+                     f"{cells['all']['larger_than_uniform']}", f"{cells['all']['judged_larger']}/{cells['all']['judged']}"])
+    blocks.append(Block("table", headers=["format", *(f"fired q{q}" for q in described["qualities"]),
+                                          "saving as written", "saving without", "larger than uniform",
+                                          f"larger, {judge} region"], rows=rows))
+    adaptive = summary.get("bd_rate_adaptive")
+    if adaptive is not None and summary["bd_rate"] is not None:
+        rows = [[format, *(f"{pct(summary['bd_rate'][metric][format][format]['average_curve'])} / "
+                           f"{pct(adaptive[metric][format][format]['average_curve'])}" for metric in BD_METRICS)]
+                for format in described["formats"]]
+        blocks.append(Block("p", "BD-rate against the format's own uniform mode (average curves), with the fallback "
+                                 "(as written) / without it (the region-adaptive files):"))
+        blocks.append(Block("table", headers=["format", *(f"{words}" for words in BD_METRICS.values())], rows=rows))
+    return blocks
+
+
+def _equal_bytes_blocks(summary: dict[str, Any], described: dict[str, Any], images: dict[str, str]) -> list[Block]:
+    """The model's mIoU on semantic files against its mIoU on uniform files of the same size (interpolated)."""
+    blocks = [Block("h2", "Task fidelity at equal bytes")]
+    comparisons = summary["equal_bytes"]
+    key = comparisons["semantic"]["miou"]
+    blocks.append(Block("p", (
+        f"The model's mIoU {MIOU_WORDS[key]} on each semantic point against its mIoU on uniform files of the same "
+        "format at the same mean bpp (the uniform curve interpolated in log bpp; only points within the uniform "
+        "curve's bpp range). Differences in percentage points; semantic >= uniform where every difference is >= 0.")))
+    rows = []
+    for format in described["formats"]:
+        for mode, comparison in comparisons.items():
+            cells = comparison["formats"][format]
+            verdict = {True: "yes", False: "no", None: "n/a"}[cells["not_below"]]
+            worse = sum(1 for point in cells["points"] if point["difference"] < 0)
+            rows.append([f"{format} {mode}", f"{len(cells['points'])}", _points(cells["mean_difference"]),
+                         _points(cells["min_difference"]), f"{verdict}" + (f" ({worse} below)" if worse else "")])
+    blocks.append(Block("table", headers=["", "points compared", "mean difference", "smallest difference",
+                                          "semantic >= uniform"], rows=rows))
+    if "adaptive" in comparisons:
+        blocks.append(Block("p", "semantic: the files compress writes; adaptive: the region-adaptive files before "
+                                 "the fallback."))
+    if "equal_bytes" in images:
+        blocks.append(Block("image", "mIoU against bpp, per format", items=[images["equal_bytes"]]))
+    return blocks
+
+
+def _points(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:+.1f} pp"
+
+
 def _task_blocks(summary: dict[str, Any], described: dict[str, Any], images: dict[str, str]) -> list[Block]:
     task = summary["task"]
     blocks = [Block("h2", "Task fidelity: the segmenter on decoded images")]
     if task["original"] is not None:
-        blocks.append(Block("p", f"On the originals the model reaches mIoU {_share(task['original']['miou'])} "
-                                 f"(pixel accuracy {_share(task['original']['pixel_accuracy'])}) against the ground "
+        blocks.append(Block("p", f"On the originals the model reaches mIoU {share(task['original']['miou'])} "
+                                 f"(pixel accuracy {share(task['original']['pixel_accuracy'])}) against the ground "
                                  "truth. Below: bpp and mIoU per quality."))
     keys = [("miou_truth", "vs ground truth")] if task["ground_truth"] else []
     keys.append(("miou_original", "vs the model on the originals"))
     for key, words in keys:
-        rows = [[f"{format} {mode}", *(f"{_num(p['bpp'], 3)} / {_share(p[key])}" for p in task["curves"][format][mode])]
+        rows = [[f"{format} {mode}", *(f"{num(p['bpp'], 3)} / {share(p[key])}" for p in task["curves"][format][mode])]
                 for format in described["formats"] for mode in MODES]
         blocks.append(Block("p", f"mIoU {words} (cells: bpp / mIoU):"))
         blocks.append(Block("table", headers=["", *(f"q{q}" for q in described["qualities"])], rows=rows))
@@ -420,17 +304,21 @@ def _task_blocks(summary: dict[str, Any], described: dict[str, Any], images: dic
 
 def _timing_blocks(summary: dict[str, Any], described: dict[str, Any]) -> list[Block]:
     timing = summary["timing"]
-    rows = [[f"{format} {mode}", _num(timing["codecs"][format][mode]["encode_ms_per_mp"], 1),
-             _num(timing["codecs"][format][mode]["decode_ms_per_mp"], 1)]
+    rows = [[f"{format} {mode}", num(timing["codecs"][format][mode]["encode_ms_per_mp"], 1),
+             num(timing["codecs"][format][mode]["decode_ms_per_mp"], 1),
+             num(timing["codecs"][format][mode].get("check_ms_per_mp"), 1)]
             for format in described["formats"] for mode in MODES]
     return [
         Block("h2", "Time"),
-        Block("p", f"Segmentation of an original: {_num(timing['segment_ms_per_image'], 1)} ms per image "
-                   f"({_num(timing['segment_ms_per_mp'], 1)} ms/MP). Encode and decode in ms per megapixel over the "
+        Block("p", f"Segmentation of an original: {num(timing['segment_ms_per_image'], 1)} ms per image "
+                   f"({num(timing['segment_ms_per_mp'], 1)} ms/MP). Encode and decode in ms per megapixel over the "
                    "sweep (semantic encodes include the region-adaptive work). Workers share the CPU, so these are "
                    "times under load, not a benchmark of the codecs; records from the cache keep the times of "
                    "the run that measured them."),
-        Block("table", headers=["", "encode ms/MP", "decode ms/MP"], rows=rows),
+        Block("p", "Fallback check: compress's comparison with the uniform encode of the same PSNR inside (decode, PSNR, "
+                   "the uniform encodes and decodes of the search); the uniform files the sweep had already encoded "
+                   "are reused, so this is what the check adds here, less than in a compress call on its own."),
+        Block("table", headers=["", "encode ms/MP", "decode ms/MP", "fallback check ms/MP"], rows=rows),
     ]
 
 
@@ -488,21 +376,27 @@ def console_table(results: dict[str, Any]):
     summary, described = results["summary"], results["settings"]
     table = Table(title="segpress bench", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("format", "BD-rate PSNR in", "BD-rate MS-SSIM in", f"bpp q{described['report_quality']} u/s",
-                   "PSNR in u/s", "PSNR out u/s"):
+                   "PSNR in u/s", "PSNR out u/s", "fallback", "larger than uniform"):
         table.add_column(column, justify="left" if column == "format" else "right")
     if summary is None:
         return table
     judge = "ground truth" if described["judge"] == "labels" else "the model"
     table.caption = (f"{summary['images']} images ({summary['images_with_region']} with a region, judged by {judge}); "
-                     "BD-rate: semantic vs own uniform, average curve; u/s: uniform / semantic")
+                     "BD-rate: semantic vs own uniform, average curve; u/s: uniform / semantic; fallback: uniform "
+                     "files written / semantic files checked (all qualities); larger than uniform: files larger than "
+                     "the uniform file with the same PSNR inside (as compress measures it)")
     table.caption_justify = "left"
     quality = described["report_quality"]
     bd = summary["bd_rate"]
     for format in described["formats"]:
-        cells = [_pct(bd[metric][format][format]["average_curve"]) if bd else "n/a" for metric in BD_METRICS]
+        cells = [pct(bd[metric][format][format]["average_curve"]) if bd else "n/a" for metric in BD_METRICS]
         uniform, semantic = (next(p for p in summary["curves"][format][mode] if p["quality"] == quality)
                              for mode in MODES)
-        pairs = [f"{_num(uniform[key], digits)} / {_num(semantic[key], digits)}"
+        pairs = [f"{num(uniform[key], digits)} / {num(semantic[key], digits)}"
                  for key, digits in (("bpp", 3), ("psnr_roi", 2), ("psnr_background", 2))]
-        table.add_row(format, *cells, *pairs)
+        fallback = summary.get("fallback")
+        tally = None if fallback is None else fallback["formats"][format]["all"]
+        checks = ["not checked", "n/a"] if tally is None else [f"{tally['fired']}/{tally['checked']}",
+                                                               f"{tally['larger_than_uniform']}"]
+        table.add_row(format, *cells, *pairs, *checks)
     return table

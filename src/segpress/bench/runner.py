@@ -146,6 +146,7 @@ def run_identity(settings: BenchSettings) -> dict[str, Any]:
             "mapping": dict(sorted(settings.labels.label_set.mapping.items())),
         },
         "max_pixels": settings.max_pixels,
+        "fallback": settings.fallback,
     }
 
 
@@ -181,7 +182,7 @@ def _execute(jobs: list[ImageJob], workers: int) -> Iterator[ImageResult]:
 def build_results(
     records: list[dict], failures: list[Failure], settings: BenchSettings, inputs: Inputs, run: dict[str, Any],
 ) -> dict[str, Any]:
-    summary = summarise(records, settings.formats) if records else None
+    summary = summarise(records, settings.formats, settings.fallback) if records else None
     return {
         "schema": SCHEMA_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -212,11 +213,18 @@ def _per_image(records: list[dict], settings: BenchSettings) -> list[dict[str, A
                 "codec_version": record["codec_version"],
                 "bd_rate": {metric: image_bd_rate(records_by_format, format, format, metric) if measurable else None
                             for metric in BD_METRICS},
-                "points": {mode: [{k: v for k, v in p.items() if not k.startswith("confusion")} for p in points]
-                           for mode, points in record["points"].items()},
+                "points": {mode: [_public(p) for p in points] for mode, points in record["points"].items()},
             }
         entries.append(entry)
     return entries
+
+
+def _public(point: dict[str, Any]) -> dict[str, Any]:
+    """A point without its confusion matrices (they stay in the cache records), the adaptive one's too."""
+    kept = {k: v for k, v in point.items() if not k.startswith("confusion")}
+    if isinstance(kept.get("adaptive"), dict):
+        kept["adaptive"] = _public(kept["adaptive"])
+    return kept
 
 
 def _notes(records: list[dict], settings: BenchSettings) -> list[str]:

@@ -6,13 +6,19 @@ undefined (PSNR over an empty region, of identical pixels; a BD-rate of curves t
 are ``null``. Units: bytes, bits per pixel, dB, seconds, milliseconds per megapixel (``*_ms_per_mp``),
 SSIM and MS-SSIM in [0, 1] (``ms_ssim_roi_db``: -10 log10(1 - MS-SSIM)), BD-rates in percent
 (negative: the semantic mode needs fewer bits for the same quality), mIoU and accuracy in [0, 1].
+
+A semantic point is the file ``compress`` writes at its qualities (``settings.fallback`` true, the default):
+where the fallback fired (``"fallback": true``) its figures are the uniform file's (``written_quality``) and the
+region-adaptive file's own point is under ``"adaptive"``; ``"check"`` holds the comparison that decided.
+With ``--no-fallback`` every semantic point is the region-adaptive file (``"fallback": null``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = "segpress.bench/1"
+# 2: semantic points are the files compress writes (the fallback to uniform), the adaptive file under "adaptive"
+SCHEMA_VERSION = "segpress.bench/2"
 
 _NUMBER = {"type": ["number", "null"]}
 _REGIONS = ("whole", "roi", "background")
@@ -31,6 +37,35 @@ _POINT = {
         "psnr_weighted": {**_NUMBER, "description": "PSNR of the squared error weighted by the judge's importance"},
         "encode_s": {"type": "number"}, "decode_s": {"type": "number"},
         "segment_s": {"type": "number", "description": "the segmenter on the decoded image"},
+    },
+}
+
+_CHECK = {
+    "type": "object",
+    "description": "compress's comparison of the region-adaptive file with the uniform encode of its PSNR inside "
+                   "the model's important region (uniform.match_uniform, uniform.fallback_file)",
+    "required": ["uniform_bytes", "reached", "reaching_bytes", "seconds", "encodes"],
+    "properties": {
+        "uniform_bytes": {"type": "number", "description": "uniform bytes for the same PSNR inside (interpolated)"},
+        "uniform_quality": _NUMBER, "reached": {"type": "boolean"},
+        "reaching_bytes": {"type": ["integer", "null"],
+                           "description": "the smallest whole-quality uniform file that reaches that PSNR"},
+        "reaching_quality": {"type": ["integer", "null"]},
+        "seconds": {"type": "number"},
+        "encodes": {"type": "integer", "description": "uniform encodes the check added to the sweep's"},
+    },
+}
+
+_SEMANTIC_POINT = {
+    **_POINT,
+    "properties": {
+        **_POINT["properties"],
+        "fallback": {"type": ["boolean", "null"],
+                     "description": "true: the uniform file was written; false: the adaptive one kept; null: not "
+                                    "checked (--no-fallback, or no important region)"},
+        "written_quality": {"type": "integer", "description": "the uniform file's quality, where the fallback fired"},
+        "check": _CHECK,
+        "adaptive": {**_POINT, "description": "the region-adaptive file the fallback replaced"},
     },
 }
 
@@ -69,6 +104,38 @@ _TASK_POINT = {
 }
 
 
+_FALLBACK_TALLY = {
+    "type": "object",
+    "required": ["points", "checked", "fired", "larger_than_uniform", "saving", "saving_adaptive", "judged",
+                 "judged_larger"],
+    "properties": {
+        "points": {"type": "integer"}, "checked": {"type": "integer"}, "fired": {"type": "integer"},
+        "larger_than_uniform": {"type": "integer", "description": "files written larger than the smallest uniform "
+                                                                 "file with their PSNR inside (the ground rule: 0)"},
+        "above_interpolated": {"type": "integer"},
+        "saving": _NUMBER, "saving_adaptive": _NUMBER,
+        "judged": {"type": "integer"}, "judged_larger": {"type": "integer"},
+    },
+}
+
+_EQUAL_BYTES = {
+    "type": "object",
+    "required": ["miou", "mode", "formats"],
+    "properties": {
+        "miou": {"enum": ["miou_truth", "miou_original"]}, "mode": {"type": "string"},
+        "formats": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["points", "mean_difference", "min_difference", "not_below"],
+            "properties": {
+                "points": {"type": "array", "items": {"type": "object", "properties": {
+                    "quality": {"type": "integer"}, "bpp": {"type": "number"}, "semantic": {"type": "number"},
+                    "uniform": {"type": "number"}, "difference": {"type": "number"}}}},
+                "mean_difference": _NUMBER, "min_difference": _NUMBER,
+                "not_below": {"type": ["boolean", "null"], "description": "semantic >= uniform at every point compared"},
+            }}},
+    },
+}
+
+
 def _by_format_and_mode(item: dict[str, Any]) -> dict[str, Any]:
     modes = {"type": "object", "required": ["uniform", "semantic"],
              "properties": {"uniform": {"type": "array", "items": item}, "semantic": {"type": "array", "items": item}}}
@@ -94,7 +161,8 @@ _IMAGE = {
                 "bd_rate": {"type": "object", "description": "semantic vs uniform of this format, this image",
                             "properties": {"psnr_roi": _NUMBER, "ms_ssim_roi_db": _NUMBER}},
                 "points": {"type": "object", "required": ["uniform", "semantic"], "properties": {
-                    "uniform": {"type": "array", "items": _POINT}, "semantic": {"type": "array", "items": _POINT}}},
+                    "uniform": {"type": "array", "items": _POINT},
+                    "semantic": {"type": "array", "items": _SEMANTIC_POINT}}},
             },
         }},
     },
@@ -114,6 +182,19 @@ _SUMMARY = {
         "bd_rate": {"type": ["object", "null"], "description": "[metric][semantic format][uniform format]",
                     "additionalProperties": {"type": "object", "additionalProperties": {
                         "type": "object", "additionalProperties": _BD_CELL}}},
+        "bd_rate_adaptive": {"type": ["object", "null"],
+                             "description": "as bd_rate, of the region-adaptive files before the fallback (null: "
+                                            "--no-fallback, where bd_rate is that already)"},
+        "fallback": {"type": ["object", "null"], "required": ["all", "formats"],
+                     "description": "compress's fallback on the semantic sweep (summary.fallback_summary); null "
+                                    "with --no-fallback",
+                     "properties": {"all": _FALLBACK_TALLY, "formats": {"type": "object", "additionalProperties": {
+                         "type": "object", "properties": {
+                             "all": _FALLBACK_TALLY,
+                             "by_quality": {"type": "object", "additionalProperties": _FALLBACK_TALLY}}}}}},
+        "equal_bytes": {"type": "object", "description": "mode (semantic, adaptive) -> the model's mIoU against "
+                                                         "uniform files of the same bpp (summary.equal_bytes)",
+                        "additionalProperties": _EQUAL_BYTES},
         "task": {"type": "object", "required": ["ground_truth", "curves"], "properties": {
             "ground_truth": {"type": "boolean"},
             "original": {"type": ["object", "null"], "description": "the model on the originals vs the ground truth"},
@@ -141,6 +222,7 @@ SCHEMA: dict[str, Any] = {
                      "properties": {"formats": {"type": "array", "items": {"type": "string"}},
                                     "qualities": {"type": "array", "items": {"type": "integer"}},
                                     "bg_quality": {"type": "integer"},
+                                    "fallback": {"type": "boolean"},
                                     "judge": {"enum": ["labels", "model"]}}},
         "run": {"type": "object", "required": ["seconds", "workers", "measured_records", "cached_records"]},
         "images": {"type": "array", "items": _IMAGE},

@@ -5,6 +5,11 @@ The sweep (the same for every format, on its own 1-100 quality scale)::
     uniform   quality Q                                   codec.encode_uniform
     semantic  roi quality Q, background min(bg, Q)        codec.encode with the model's importance map
 
+A semantic point is the file ``compress`` writes at those qualities: with ``fallback`` (the default, as in
+``compress``) the uniform file replaces the region-adaptive one where that is not smaller than the uniform
+encode with its PSNR inside (``bench.fallback``); ``fallback=False`` (``--no-fallback``) keeps the adaptive
+file everywhere.
+
 The background stays at ``--bg-quality`` (25, segpress's default) while the roi quality moves: what
 a user changes is the quality of what matters, and the background's cost and look stay those of
 the default. This is the sweep of ``benchmarks/jpeg_roi.py`` and ``pixel_codecs.py``, so the curves
@@ -74,6 +79,7 @@ class BenchSettings:
     segmenter: str | None = None  # model config or .onnx; None: the shipped model
     labels: Labels | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
+    fallback: bool = True  # compress's fallback to the uniform file (--no-fallback: the adaptive file always)
 
     def __post_init__(self) -> None:
         if not self.formats:
@@ -129,6 +135,7 @@ class BenchSettings:
             "qualities": list(self.qualities),
             "bg_quality": self.bg_quality,
             "semantic_sweep": f"roi quality Q, background quality min({self.bg_quality}, Q)",
+            "fallback": self.fallback,
             "uniform_sweep": "quality Q everywhere (codec.encode_uniform)",
             "report_quality": self.report_quality,
             "subsampling": SUBSAMPLING,

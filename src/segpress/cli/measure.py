@@ -79,6 +79,7 @@ def bench(
     crops: Annotated[bool, typer.Option("--crops/--no-crops", help="Crops of the best and worst images in the report; --no-crops for data whose pixels you may not pass on.")] = True,
     cache: Annotated[Optional[Path], typer.Option(help="Folder of per-image records, reused by a re-run; default OUTPUT/cache.")] = None,
     max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
+    fallback: Annotated[bool, typer.Option("--fallback/--no-fallback", help="Semantic points are the files compress writes at defaults: the uniform file where the region-adaptive one is not smaller at the same PSNR inside (the report counts both); --no-fallback measures the region-adaptive files alone.")] = True,
 ) -> None:
     """Measure uniform and semantic coding on your images: RD curves, BD-rates, task fidelity, reports.
 
@@ -105,7 +106,7 @@ def bench(
     settings = BenchSettings(
         formats=parse_list(formats, "--formats"), qualities=parse_qualities(qualities), bg_quality=bg_quality,
         policy=policy, segmenter=None if segmenter is None else str(segmenter), max_pixels=max_pixels,
-        labels=None if labels is None else Labels.load(labels, classes, mapping),
+        labels=None if labels is None else Labels.load(labels, classes, mapping), fallback=fallback,
     )
     if settings.labels is not None:
         warn_unmapped(settings.labels.label_set, classes)
