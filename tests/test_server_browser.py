@@ -173,3 +173,33 @@ def test_a_bad_file_shows_the_servers_message(browser_page, tmp_path):
     page.wait_for_selector("#error:not([hidden])", timeout=15_000)
     assert page.inner_text("#error").startswith("broken.png:")
     problems.clear()  # the 422 itself is logged by the browser as a failed resource
+
+
+def test_a_fallback_says_which_file_was_written_and_what_it_replaced(browser_page, tmp_path):
+    page, _url, problems, _ = browser_page
+    photo = tmp_path / "chelsea.jpg"
+    photo.write_bytes(chelsea_jpeg())
+
+    def as_fallback(route):  # the server's answer, with the comparison step turned into a fallback
+        response = route.fetch()
+        body = response.json()
+        if body["summary"].get("uniform_size") is not None:
+            body["summary"].update(fallback=True, saving=0.0, adaptive_size=54_321, adaptive_psnr_inside=33.25)
+        route.fulfill(response=response, json=body)
+
+    page.route("**/api/v1/images/*/compress", as_fallback)
+    try:
+        shown = sequence(page)
+        page.set_input_files("#file", str(photo))
+        wait_for_result(page, shown)
+        assert eventually(lambda: page.is_visible("#stat-adaptive"))
+        assert page.inner_text("#stat-saving") == "0 % (the uniform file)"
+        assert page.inner_text("#stat-adaptive") == "54 KB, 33.25 dB inside"
+        assert "uniform file" in page.inner_text("#status")
+    finally:
+        page.unroute("**/api/v1/images/*/compress")
+    shown = sequence(page)
+    page.fill("#roi-quality", "80")
+    wait_for_result(page, shown)
+    assert eventually(lambda: not page.is_visible("#stat-adaptive"))  # a real answer: no fallback on this photo
+    assert not problems, problems

@@ -363,8 +363,14 @@
       $("stat-saving").textContent = "– (nothing important)";
     } else {
       $("stat-uniform").textContent = `${bound}${bytesText(s.uniform_size)}`;
-      $("stat-saving").textContent = s.fallback ? "– (the uniform file: see the note)" : `${bound}${percent(s.saving, 1)}`;
+      $("stat-saving").textContent = s.fallback ? "0 % (the uniform file)" : `${bound}${percent(s.saving, 1)}`;
     }
+    // The fallback: the region-adaptive file was not smaller at the same PSNR inside (or, for a target size, had
+    // the worse PSNR inside), so the uniform file is shown and downloaded; what it replaced, for comparison.
+    const replaced = compared && s.fallback === true && s.adaptive_size != null;
+    $("stat-adaptive-label").hidden = !replaced;
+    $("stat-adaptive").hidden = !replaced;
+    if (replaced) $("stat-adaptive").textContent = `${bytesText(s.adaptive_size)}, ${db(s.adaptive_psnr_inside)} dB inside`;
     $("stat-psnr").textContent = `${db(s.psnr_inside)} / ${db(s.psnr_outside)} dB`;
     $("stat-area").textContent = percent(s.important_fraction, 1);
     $("stat-qualities").textContent = `${+s.roi_quality.toFixed(1)} / ${+s.bg_quality.toFixed(1)}`;
@@ -385,7 +391,7 @@
     el.wrap.dataset.ready = "true";
     let saving = "measuring the saving…";
     if (compared) saving = s.saving == null ? "no important region"
-      : s.fallback ? "uniform file: the region-adaptive one was not smaller" : `${percent(s.saving, 1)} smaller than uniform`;
+      : s.fallback ? "uniform file: the region-adaptive one was not better" : `${percent(s.saving, 1)} smaller than uniform`;
     setStatus(`${state.image.width}×${state.image.height} · ${bytesText(s.size)} · ${saving}`);
   }
 
