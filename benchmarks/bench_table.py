@@ -34,6 +34,11 @@ def num(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
+def points(value: float | None) -> str:
+    """A difference of mIoU (0..1) in percentage points."""
+    return "n/a" if value is None else f"{100 * value:+.1f} pp"
+
+
 def at(curve: list[dict[str, Any]], quality: int) -> dict[str, Any]:
     return next(point for point in curve if point["quality"] == quality)
 
@@ -52,13 +57,19 @@ def rows(results: dict[str, Any], title: str, folder: str) -> list[str]:
         uniform, semantic = (at(summary["curves"][format][mode], quality) for mode in ("uniform", "semantic"))
         miou = [at(task["curves"][format][mode], quality)[miou_key] for mode in ("uniform", "semantic")]
         label = f"[{title}](benchmarks/results/{folder}/report.md) ({summary['images']}, {judge})" if index == 0 else ""
+        fallback = (summary.get("fallback") or {}).get("formats", {}).get(format, {}).get("all")
+        fired = "n/a" if fallback is None else (f"{fallback['fired']}/{fallback['checked']} / "
+                                                f"{fallback['larger_than_uniform']}")
+        at_equal_bytes = (summary.get("equal_bytes") or {}).get("semantic", {}).get("formats", {}).get(format, {})
         lines.append(
             f"| {label} | {format} | **{pct(psnr.get(format, {}).get('average_curve'))}** | "
             f"{pct(psnr.get('jpeg', {}).get('average_curve'))} | {pct(psnr.get('jpeg-turbo', {}).get('average_curve'))} | "
             f"{pct(ms_ssim.get(format, {}).get('average_curve'))} | "
             f"{num(semantic['bpp'], 3)} / {num(uniform['bpp'], 3)} | "
             f"{num(semantic['psnr_roi'])} / {num(semantic['psnr_background'])} | "
-            f"{100 * miou[1]:.1f} / {100 * miou[0]:.1f} % |"
+            f"{100 * miou[1]:.1f} / {100 * miou[0]:.1f} % | {points(at_equal_bytes.get('mean_difference'))} "
+            f"(min {points(at_equal_bytes.get('min_difference'))}) | "
+            f"{fired} |"
         )
     return lines
 
@@ -77,13 +88,18 @@ def table(results_dir: Path) -> str:
         "default policy, or the model's where there are no labels); the semantic mode codes with the model's "
         f"importance map. q{quality}: semantic roi {quality} / background {first['settings']['bg_quality']} "
         f"against uniform {quality}; mIoU of the model on the decoded images (against the ground truth, or "
-        "against its labels on the originals for the photos).",
+        "against its labels on the originals for the photos). The semantic files are those compress writes at "
+        "defaults: the uniform file where the region-adaptive one is not smaller at the same PSNR inside. mIoU at "
+        "equal bytes: semantic minus uniform files of the same bpp (interpolated), mean (and smallest) over the "
+        "sweep. Fallback: "
+        "uniform files written / semantic files checked, then the files larger than the uniform file with the same "
+        "PSNR inside (the ground rule: 0).",
         "",
         f"| data (images, judge) | format | BD-rate PSNR in, vs own uniform | vs uniform jpeg (jpegli) "
         f"| vs uniform jpeg-turbo | BD-rate MS-SSIM in "
         f"| bpp q{quality} semantic / uniform | PSNR in / out q{quality} semantic (dB) "
-        f"| mIoU q{quality} semantic / uniform |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"| mIoU q{quality} semantic / uniform | mIoU at equal bytes | fallback / larger than uniform |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for folder, title, results in found:
         lines += rows(results, title, folder)
