@@ -192,7 +192,7 @@ class Sweep:
 
     def _uniform_point(self, codec: codecs.Codec, files: UniformFiles, quality: int) -> dict[str, Any]:
         data, seconds = files.timed(quality, self.settings.encode_settings(quality, "uniform"))
-        return {"quality": quality, "bg_quality": quality, **self._measure(codec, data)[1], "encode_s": seconds}
+        return {"quality": quality, "bg_quality": quality, **self._measure_file(codec, data)[1], "encode_s": seconds}
 
     def _semantic_point(self, codec: codecs.Codec, files: UniformFiles, uniform: dict[int, dict[str, Any]],
                         quality: int) -> dict[str, Any]:
@@ -200,7 +200,7 @@ class Sweep:
         started = time.perf_counter()
         data = codec.encode(self.pixels, self.chosen.values, encode, Metadata())
         seconds = time.perf_counter() - started
-        decoded, measured = self._measure(codec, data)
+        decoded, measured = self._measure_file(codec, data)
         adaptive = {"quality": quality, "bg_quality": encode.bg_quality, **measured, "encode_s": seconds}
         found = None
         if self.settings.fallback:
@@ -213,13 +213,13 @@ class Sweep:
         if written_quality not in uniform:  # a quality between the sweep's: measured once, kept for other points
             uniform_encode = self.settings.encode_settings(written_quality, "uniform")
             uniform[written_quality] = {
-                "quality": written_quality, **self._measure(codec, written)[1],
+                "quality": written_quality, **self._measure_file(codec, written)[1],
                 "encode_s": files.timed(written_quality, uniform_encode)[1]}
         measured = {k: v for k, v in uniform[written_quality].items() if k not in ("quality", "bg_quality", "encode_s")}
         return {"quality": quality, "bg_quality": encode.bg_quality, **measured, "encode_s": seconds,
                 "fallback": True, "written_quality": written_quality, "check": found.describe(), "adaptive": adaptive}
 
-    def _measure(self, codec: codecs.Codec, data: bytes) -> tuple[np.ndarray, dict[str, Any]]:
+    def _measure_file(self, codec: codecs.Codec, data: bytes) -> tuple[np.ndarray, dict[str, Any]]:
         """One file's size, quality over the judge's regions, decode time and the segmenter on it."""
         started = time.perf_counter()
         decoded = decode_like(codec, data, self.pixels)

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +19,11 @@ from segpress.codecs import Metadata
 from segpress.imageio import load_image
 from segpress.ratecontrol import decode_like
 
+from .blocks import num
 from .measure import load_truth, prepare
 from .settings import BenchSettings
 
 CROP_SIDE = 160  # pixels of the source image shown per crop
-
-
-def _num(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
 def _pyplot():
@@ -175,7 +171,7 @@ def crop_figure(records: dict[str, dict], settings: BenchSettings, title: str) -
             decoded = decode_like(codec, data, loaded.pixels)
             axes[row][column].imshow(decoded[rows, cols], interpolation="nearest", **grey)
             axes[row][column].set_title(
-                f"{format} {mode} {qualities}: {len(data) / 1000:.1f} kB, PSNR in {_num(point['psnr_roi'])} dB",
+                f"{format} {mode} {qualities}: {len(data) / 1000:.1f} kB, PSNR in {num(point['psnr_roi'])} dB",
                 fontsize=8)
     for axis in axes.flat:
         axis.set_axis_off()

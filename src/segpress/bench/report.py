@@ -242,7 +242,9 @@ def _fallback_blocks(summary: dict[str, Any], described: dict[str, Any]) -> list
                                           "saving as written", "saving without", "larger than uniform",
                                           f"larger, {judge} region"], rows=rows))
     adaptive = summary.get("bd_rate_adaptive")
-    if adaptive is not None and summary["bd_rate"] is not None:
+    if not total["fired"]:
+        blocks.append(Block("p", "The fallback never fired in this run: every figure is also the one without it."))
+    elif adaptive is not None and summary["bd_rate"] is not None:
         rows = [[format, *(f"{pct(summary['bd_rate'][metric][format][format]['average_curve'])} / "
                            f"{pct(adaptive[metric][format][format]['average_curve'])}" for metric in BD_METRICS)]
                 for format in described["formats"]]
@@ -261,9 +263,12 @@ def _equal_bytes_blocks(summary: dict[str, Any], described: dict[str, Any], imag
         f"The model's mIoU {MIOU_WORDS[key]} on each semantic point against its mIoU on uniform files of the same "
         "format at the same mean bpp (the uniform curve interpolated in log bpp; only points within the uniform "
         "curve's bpp range). Differences in percentage points; semantic >= uniform where every difference is >= 0.")))
+    fallback = summary.get("fallback")
     rows = []
     for format in described["formats"]:
         for mode, comparison in comparisons.items():
+            if mode == "adaptive" and not fallback["formats"][format]["all"]["fired"]:
+                continue  # the same files as the semantic row
             cells = comparison["formats"][format]
             verdict = {True: "yes", False: "no", None: "n/a"}[cells["not_below"]]
             worse = sum(1 for point in cells["points"] if point["difference"] < 0)
@@ -271,9 +276,9 @@ def _equal_bytes_blocks(summary: dict[str, Any], described: dict[str, Any], imag
                          _points(cells["min_difference"]), f"{verdict}" + (f" ({worse} below)" if worse else "")])
     blocks.append(Block("table", headers=["", "points compared", "mean difference", "smallest difference",
                                           "semantic >= uniform"], rows=rows))
-    if "adaptive" in comparisons:
+    if "adaptive" in comparisons and fallback["all"]["fired"]:
         blocks.append(Block("p", "semantic: the files compress writes; adaptive: the region-adaptive files before "
-                                 "the fallback."))
+                                 "the fallback (for the formats where it fired)."))
     if "equal_bytes" in images:
         blocks.append(Block("image", "mIoU against bpp, per format", items=[images["equal_bytes"]]))
     return blocks
@@ -376,15 +381,15 @@ def console_table(results: dict[str, Any]):
     summary, described = results["summary"], results["settings"]
     table = Table(title="segpress bench", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("format", "BD-rate PSNR in", "BD-rate MS-SSIM in", f"bpp q{described['report_quality']} u/s",
-                   "PSNR in u/s", "PSNR out u/s", "fallback", "larger than uniform"):
+                   "PSNR in u/s", "PSNR out u/s", "fallback", "larger"):
         table.add_column(column, justify="left" if column == "format" else "right")
     if summary is None:
         return table
     judge = "ground truth" if described["judge"] == "labels" else "the model"
     table.caption = (f"{summary['images']} images ({summary['images_with_region']} with a region, judged by {judge}); "
                      "BD-rate: semantic vs own uniform, average curve; u/s: uniform / semantic; fallback: uniform "
-                     "files written / semantic files checked (all qualities); larger than uniform: files larger than "
-                     "the uniform file with the same PSNR inside (as compress measures it)")
+                     "files written / semantic files checked (all qualities); larger: files larger than the uniform "
+                     "file with the same PSNR inside (as compress measures it)")
     table.caption_justify = "left"
     quality = described["report_quality"]
     bd = summary["bd_rate"]
