@@ -1,4 +1,4 @@
-"""The results file's format: ``results.json``, schema ``segpress.bench/1`` (JSON Schema 2020-12).
+"""The results file's format: ``results.json``, schema ``segpress.bench/2`` (JSON Schema 2020-12).
 
 Every run writes the schema beside its results (``results.schema.json``). The version changes when a
 field changes meaning or goes away; new fields may appear within a version. Numbers that are
