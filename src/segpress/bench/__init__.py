@@ -4,13 +4,17 @@ For every image, format and mode (uniform, semantic) the quality sweep is encode
 measured: bytes, bpp, PSNR / SSIM / MS-SSIM over the whole image, the important region and the
 background, an importance-weighted PSNR, encode, decode and segmentation time, and the
 segmentation model's labels on the decoded image (mIoU against the ground truth and against its
-own labels on the original). The run ends with BD-rates of every semantic mode against every
+own labels on the original). A semantic point is the file ``compress`` writes at defaults: the uniform
+file where the region-adaptive one is not smaller at the same PSNR inside (``--no-fallback``: the
+region-adaptive file always). The run ends with BD-rates of every semantic mode against every
 uniform codec, RD plots, a Markdown and an HTML report and ``results.json`` (schema in
 :mod:`segpress.bench.schema`).
 
 Modules: ``settings`` (what is measured), ``inputs`` (images, label maps, failures), ``quality``
-(SSIM, MS-SSIM, weighted PSNR over regions), ``measure`` (one image, in a worker), ``cache``
-(resume), ``summary`` (curves, BD-rates, mIoU, timing), ``schema``, ``report``, ``runner``, and ``record``
+(SSIM, MS-SSIM, weighted PSNR over regions), ``measure`` (one image, in a worker), ``fallback``
+(compress's fallback to uniform on each semantic point), ``cache`` (resume), ``summary`` (curves, BD-rates,
+the fallback's counts, mIoU, at equal bytes too, timing), ``schema``, ``report`` (its sections, rendered by
+``blocks``, figures from ``plots``), ``runner``, and ``record``
 (the machine and versions of a run, shared with the scripts under ``benchmarks/``, and their results'
 shape).
 """
