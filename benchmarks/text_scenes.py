@@ -8,7 +8,11 @@ or a tone close to the background (at least MIN_CONTRAST grey levels away), now 
 or with a drop shadow, rotated up to ±MAX_ROTATION degrees. Where each line is (its ink's bounding
 box) and what it says are known.
 
-Seeds decide everything: scene ``i`` of seed ``s`` draws from ``random.Random(f"{s}:{i}")``.
+Large scenes (``grid``) stand for a phone photo with small text in it: a mosaic of such crops, 6 x 6 of
+them make 3840 x 2880 (11 MP), with as many lines per crop.
+
+Seeds decide everything: scene ``i`` of seed ``s`` draws from ``random.Random(f"{s}:{i}")`` (a mosaic
+from ``f"{s}:{i}:{rows}x{columns}"``).
 CHOOSING_SEEDS drew the scenes on which settings were chosen; HELDOUT_SEEDS draw the reported ones,
 and their backgrounds come from the other half of the photos (``background_pool``), so no reported
 scene shares a background with a scene used for choosing.
@@ -187,13 +191,20 @@ def render_line(text: str, face: ImageFont.FreeTypeFont, angle: float, colour: t
     return layer, mask
 
 
-def render_scene(seed: int, index: int, pool: list[str]) -> Scene:
-    rng = random.Random(f"{seed}:{index}")
-    background = rng.choice(pool)
-    image = crop_to_frame(load_background(background), rng)
+def render_scene(seed: int, index: int, pool: list[str], grid: tuple[int, int] = (1, 1)) -> Scene:
+    """Scene ``index`` of ``seed``: one WIDTH x HEIGHT crop, or (``grid`` rows x columns) a mosaic of such
+    crops with LINES_PER_SCENE lines per crop, as a large photo holds small text."""
+    rng = random.Random(f"{seed}:{index}" if grid == (1, 1) else f"{seed}:{index}:{grid[0]}x{grid[1]}")
+    crops = []
+    for _ in range(grid[0] * grid[1]):
+        background = rng.choice(pool)
+        crops.append(np.asarray(crop_to_frame(load_background(background), rng)))
+    image = Image.fromarray(np.concatenate([np.concatenate(crops[row * grid[1]:(row + 1) * grid[1]], axis=1)
+                                            for row in range(grid[0])], axis=0))
+    width, height = image.size
     taken: list[tuple[int, int, int, int]] = []
     lines = []
-    for _ in range(LINES_PER_SCENE):
+    for _ in range(LINES_PER_SCENE * grid[0] * grid[1]):
         size = rng.choice(SIZES)
         name = rng.choice(FONTS)
         text = line_text(rng)
@@ -204,8 +215,8 @@ def render_scene(seed: int, index: int, pool: list[str]) -> Scene:
             if layer_size[0] >= WIDTH - 8:
                 text = text.split(" ")[0]
                 continue
-            x = rng.randrange(4, WIDTH - layer_size[0] - 4)
-            y = rng.randrange(4, HEIGHT - layer_size[1] - 4)
+            x = rng.randrange(4, width - layer_size[0] - 4)
+            y = rng.randrange(4, height - layer_size[1] - 4)
             box = (x, y, x + layer_size[0], y + layer_size[1])
             if not any(_overlap(box, other, 8) for other in taken):
                 break
@@ -230,9 +241,10 @@ def render_scene(seed: int, index: int, pool: list[str]) -> Scene:
         margin = max(2, round(LINE_MARGIN * size))
         lines.append(Line(text, size, name, angle, style,
                           (max(0, x + ink[0] - margin), max(0, y + ink[1] - margin),
-                           min(WIDTH, x + ink[2] + margin), min(HEIGHT, y + ink[3] + margin))))
-    short = background.removeprefix("skimage:").rsplit("/", 1)[-1]
-    return Scene(f"s{seed}-{index}", short, np.asarray(image.convert("RGB")), lines)
+                           min(width, x + ink[2] + margin), min(height, y + ink[3] + margin))))
+    short = background.removeprefix("skimage:").rsplit("/", 1)[-1] if grid == (1, 1) else f"mosaic {grid[0]}x{grid[1]}"
+    name = f"s{seed}-{index}" if grid == (1, 1) else f"s{seed}-large{index}"
+    return Scene(name, short, np.asarray(image.convert("RGB")), lines)
 
 
 def _layer_size(text: str, face: ImageFont.FreeTypeFont, angle: float) -> tuple[int, int]:
@@ -248,9 +260,10 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int], gap: in
     return not (a[2] + gap <= b[0] or b[2] + gap <= a[0] or a[3] + gap <= b[1] or b[3] + gap <= a[1])
 
 
-def scenes(seeds: tuple[int, ...], per_seed: int, photos: Path | None, heldout: bool) -> list[Scene]:
+def scenes(seeds: tuple[int, ...], per_seed: int, photos: Path | None, heldout: bool,
+           grid: tuple[int, int] = (1, 1)) -> list[Scene]:
     pool = background_pool(photos, heldout)
-    return [render_scene(seed, index, pool) for seed in seeds for index in range(per_seed)]
+    return [render_scene(seed, index, pool, grid) for seed in seeds for index in range(per_seed)]
 
 
 def text_free_pictures(photos: Path | None, count: int) -> list[tuple[str, np.ndarray]]:

@@ -140,7 +140,8 @@ def test_working_size_is_scaled_bounded_and_a_multiple_of_32(detector):
         assert rows % 32 == 0 and cols % 32 == 0
         assert 32 <= rows <= detector.max_side and 32 <= cols <= detector.max_side
     assert detector.working_size(480, 640) == (352, 480)  # 0.75 x 480 = 360 -> 352 (32 x 11.25), 0.75 x 640 = 480
-    assert max(detector.working_size(3000, 4000)) == detector.max_side // 32 * 32
+    assert detector.working_size(3000, 4000) == (2240, 3008)  # a 12 MP photo keeps the scale
+    assert max(detector.working_size(6000, 8000)) == detector.max_side // 32 * 32
 
 
 def test_rendered_text_on_a_photo_is_found_and_the_photo_elsewhere_is_not(detector, coffee_text):
@@ -181,6 +182,41 @@ def test_large_images_run_at_a_bounded_working_size():
     assert coverage(found.regions, boxes[0]) > 0.6
 
 
+@pytest.mark.parametrize("length", [1056, 1500, 2240, 3008, 9000])
+def test_tiles_cover_each_side_once_with_context_on_inner_sides(length):
+    tiles = textdet._tiles(length, textdet.TILE_SIDE)
+    kept = np.zeros(length, int)
+    for keep, run in tiles:
+        kept[keep] += 1
+        assert run.start <= keep.start and keep.stop <= run.stop <= length
+        assert (run.stop - run.start) % 32 == 0 and run.stop - run.start <= textdet.TILE_SIDE
+        assert keep.start == 0 or keep.start - run.start >= textdet.TILE_OVERLAP // 2
+        assert keep.stop == length or run.stop - keep.stop >= textdet.TILE_OVERLAP // 2
+    assert (kept == 1).all()
+    assert len(tiles) == max(1, -(-(length - textdet.TILE_OVERLAP) // (textdet.TILE_SIDE - textdet.TILE_OVERLAP)))
+
+
+def test_large_working_images_run_in_tiles_that_find_what_one_run_finds():
+    pixels, boxes = rendered(np.full((880, 1600, 3), 205, np.uint8),
+                             lines=(("CITY CENTRE 3 NORTH GATE", 40), ("KA 4821 XT", 28), ("OPEN 9-17h", 20)))
+    pixels = np.ascontiguousarray(np.roll(pixels, (300, 500), axis=(0, 1)))  # lines across the tiles' seams
+    boxes = [(left + 500, top + 300, right + 500, bottom + 300) for left, top, right, bottom in boxes]
+    whole = TextDetector(tile_side=1600).detect(pixels)
+    calls = []
+    tiled = TextDetector(tile_side=512)
+    run = tiled._run
+    tiled._run = lambda tensor: calls.append(tensor.shape) or run(tensor)
+    found = tiled.detect(pixels)
+    assert found.working_probability.shape == whole.working_probability.shape == (672, 1216)
+    assert len(calls) == 2 * 3 and all(max(shape[2:]) <= 512 for shape in calls)
+    assert len(found.boxes) == len(whole.boxes) == len(boxes)
+    for box in boxes:
+        assert coverage(found.regions, box) > 0.6
+    for box, same in zip(found.boxes, whole.boxes, strict=True):
+        assert max(abs(a - b) for a, b in zip(box, same)) <= 4
+    assert np.abs(found.working_probability - whole.working_probability).mean() < 0.01
+
+
 def test_bad_pixels_and_settings_are_errors(detector):
     with pytest.raises(segpress.InputError, match="uint8"):
         detector.detect(np.zeros((8, 8, 3), np.float32))
@@ -190,6 +226,8 @@ def test_bad_pixels_and_settings_are_errors(detector):
         TextDetector(scale=0)
     with pytest.raises(OptionError, match="max_side"):
         TextDetector(max_side=8)
+    with pytest.raises(OptionError, match="tile_side"):
+        TextDetector(tile_side=1000)
 
 
 def test_db_post_processing_grows_cores_and_drops_weak_or_thin_ones():

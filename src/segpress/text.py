@@ -55,7 +55,7 @@ from PIL import Image
 
 from .errors import InputError, OptionError
 from .segmenters.base import as_rgb, resize_bilinear
-from .segmenters.onnx import open_session, quantize_int8
+from .segmenters.onnx import open_session, quantize_int8, tile_starts
 
 DISTRIBUTION = "rapidocr-onnxruntime"
 DETECTOR_FILE = "ch_PP-OCRv4_det_infer.onnx"
@@ -73,7 +73,11 @@ _QUANTIZATION_RECIPE = (
 )
 # Text-free scikit-image pictures and a document page, none of them in benchmarks/text.py.
 _CALIBRATION_PICTURES = ("camera", "page", "brick", "immunohistochemistry", "retina", "colorwheel", "logo", "moon")
-DEFAULT_MAX_SIDE = 1600  # the working image's longer side at most: bounds time and memory on huge images
+DEFAULT_MAX_SIDE = 3072  # the working image's longer side at most: bounds time on huge images
+# The network runs on tiles of at most this side (working pixels): its memory grows by about 100 MB per
+# working megapixel (measured: +180 MB at 1600x1216, +650 MB at 3008x2240), so tiles bound it.
+TILE_SIDE = 1024
+TILE_OVERLAP = 128  # working pixels shared by neighbouring tiles; each keeps half
 STRIDE = 32  # the DB network's input sides must be multiples of this
 # PP-OCR's DB post-processing (rapidocr's config.yaml: thresh, box_thresh, unclip_ratio).
 PROBABILITY_THRESHOLD = 0.3
@@ -167,6 +171,7 @@ class TextDetector:
         max_side: int = DEFAULT_MAX_SIDE,
         threads: int | None = None,
         precision: str = "int8",
+        tile_side: int = TILE_SIDE,
     ) -> None:
         """``model_path``: a DB detector ONNX file used as it is; None: the installed PP-OCRv4 detector,
         in ``precision`` (``"int8"``: quantised here once and cached, see ``quantized_model``)."""
@@ -183,6 +188,9 @@ class TextDetector:
             self.path = quantized_model(source) if precision == "int8" else source
         self.scale = scale
         self.max_side = max_side
+        if tile_side % STRIDE or tile_side < 2 * TILE_OVERLAP:
+            raise OptionError(f"text detection tile_side must be a multiple of {STRIDE} of at least {2 * TILE_OVERLAP}, got {tile_side}")
+        self.tile_side = tile_side
         if not self.path.is_file():
             raise OptionError(f"text detector model not found: {self.path}")
         # Idle threads sleep instead of spinning: beside other busy processes on 2 cores, spinning threads
@@ -210,12 +218,38 @@ class TextDetector:
         return detection
 
     def _probability(self, rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-        tensor = _network_input(rgb, size)
+        """The network's text probability at ``size``; a working image with a side over ``tile_side`` runs
+        as overlapping tiles, each keeping the part nearer its own centre than its neighbours'."""
+        if max(size) <= self.tile_side:
+            return self._run(_network_input(rgb, size))
+        working = rgb if rgb.shape[:2] == size else _resize(rgb, size, Image.Resampling.BILINEAR)
+        probability = np.empty(size, np.float32)
+        for rows, tile_rows in _tiles(size[0], self.tile_side):
+            for cols, tile_cols in _tiles(size[1], self.tile_side):
+                tile = self._run(_network_input(np.ascontiguousarray(working[tile_rows, tile_cols]), (
+                    tile_rows.stop - tile_rows.start, tile_cols.stop - tile_cols.start)))
+                probability[rows, cols] = tile[rows.start - tile_rows.start : rows.stop - tile_rows.start,
+                                               cols.start - tile_cols.start : cols.stop - tile_cols.start]
+        return probability
+
+    def _run(self, tensor: np.ndarray) -> np.ndarray:
         try:
             (output,) = self._session.run(None, {self._input: tensor})
         except Exception as error:  # onnxruntime raises its own types
             raise InputError(f"{self.path.name}: the text detector failed on a {tensor.shape} input ({error})") from error
         return np.ascontiguousarray(output[0, 0], dtype=np.float32)
+
+
+def _tiles(length: int, tile: int) -> list[tuple[slice, slice]]:
+    """(kept, run) slices along one side of ``length``: tiles of ``tile`` (a multiple of 32) overlapping by at
+    least TILE_OVERLAP; each keeps up to the middle of its overlaps, so every kept pixel has at least half
+    the overlap of context on each inner side."""
+    count = max(1, math.ceil((length - TILE_OVERLAP) / (tile - TILE_OVERLAP)))
+    # The fewest tiles of at most ``tile``, each as short as they allow: less overlap to run twice.
+    tile = min(tile, math.ceil((length + (count - 1) * TILE_OVERLAP) / count / STRIDE) * STRIDE)
+    starts = tile_starts(length, tile, TILE_OVERLAP)
+    cuts = [0, *((start + tile + following) // 2 for start, following in zip(starts, starts[1:])), length]
+    return [(slice(cuts[i], cuts[i + 1]), slice(start, min(length, start + tile))) for i, start in enumerate(starts)]
 
 
 # PP-OCR's det normalisation, x / 255 with mean 0.5 and std 0.5, as a table of the 256 byte values.
@@ -229,11 +263,15 @@ def _network_input(
     trained on OpenCV-loaded images), normalised, NCHW."""
     # Bilinear: bicubic costs 4.5 ms/MP more and found 275 of 288 lines of the earlier benchmark (plates on
     # scikit-image photos) against 274 with the int8 detector at 0.7 (float32 at 0.6: 90 of 96 against 87).
-    resized = rgb if rgb.shape[:2] == size else np.asarray(Image.fromarray(rgb).resize((size[1], size[0]), resample))
+    resized = rgb if rgb.shape[:2] == size else _resize(rgb, size, resample)
     tensor = np.empty((1, 3, *resized.shape[:2]), np.float32)
     for plane, channel in enumerate((2, 1, 0)):
         np.take(_NORMALISED, resized[..., channel], out=tensor[0, plane])
     return tensor
+
+
+def _resize(rgb: np.ndarray, size: tuple[int, int], resample: Image.Resampling) -> np.ndarray:
+    return np.asarray(Image.fromarray(rgb).resize((size[1], size[0]), resample))
 
 
 def text_regions(

@@ -221,8 +221,8 @@ class OnnxSegmenter(Segmenter):
         height, width = pixels.shape[:2]
         tile_height, tile_width = _tile_size(height, width, self.config)
         overlap = min(self.config.overlap, tile_height // 2, tile_width // 2)
-        tops = _starts(height, tile_height, overlap)
-        lefts = _starts(width, tile_width, overlap)
+        tops = tile_starts(height, tile_height, overlap)
+        lefts = tile_starts(width, tile_width, overlap)
         places = [(top, left) for top in tops for left in lefts]
         total = np.zeros((len(self.config.classes), height, width), np.float32)
         weights = np.zeros((height, width), np.float32)
@@ -364,7 +364,7 @@ def _tile_size(height: int, width: int, config: ModelConfig) -> tuple[int, int]:
     return tile_height, tile_width
 
 
-def _starts(length: int, tile: int, overlap: int) -> list[int]:
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     """Evenly spread tile offsets covering ``length``, neighbours overlapping by at least ``overlap``."""
     if tile >= length:
         return [0]
