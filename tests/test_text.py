@@ -19,6 +19,7 @@ from skimage import data as skdata
 
 import segpress
 from segpress import OptionError, codecs
+from segpress import sources as importance_sources
 from segpress import text as textdet
 from segpress.api import build_importance, wants_text
 from segpress.cli import main
@@ -380,6 +381,23 @@ def test_when_text_runs():
         wants_text(True, never)
 
 
+def test_a_policy_sets_the_detectors_scale_and_text_scale_overrides_it(monkeypatch, coffee_text):
+    preset = PRESETS["text"].text_scale
+    assert preset is not None and PRESETS["default"].text_scale is None
+    assert textdet.detector_for(True, policy_scale=preset).scale == preset
+    assert textdet.detector_for(True, 0.8, policy_scale=preset).scale == 0.8
+    assert textdet.detector_for(True).scale == textdet.DEFAULT_SCALE
+    assert textdet.default_detector() is textdet.default_detector(textdet.DEFAULT_SCALE)  # one session per scale
+    asked = []
+    monkeypatch.setattr(importance_sources, "default_detector", lambda scale=None: asked.append(scale) or default_detector(scale))
+    segpress.compress(coffee_text[0], policy="text", compare=False)
+    segpress.compress(coffee_text[0], text=True, compare=False)
+    assert asked == [preset, None]
+    for bad in (0, 5, True, "1"):
+        with pytest.raises(OptionError, match="text_scale"):
+            Policy(name="bad", weights={}, text_scale=bad)
+
+
 def test_build_importance_adds_text_to_a_mask(coffee_text):
     pixels, boxes = coffee_text
     image = load_image(pixels)
@@ -429,11 +447,11 @@ def without_extra(monkeypatch):
     def missing(name):
         raise metadata.PackageNotFoundError(name)
 
-    default_detector.cache_clear()
+    textdet._loaded_detector.cache_clear()
     textdet._recogniser.cache_clear()
     monkeypatch.setattr(textdet.metadata, "files", missing)
     yield
-    default_detector.cache_clear()
+    textdet._loaded_detector.cache_clear()
     textdet._recogniser.cache_clear()
 
 

@@ -18,6 +18,7 @@ Presets ship as ``segpress/policies/<name>.toml``. A user policy is a ``.toml``,
     min_area = 32        # pixels, or a fraction of the image area if < 1
     map_rule = "recall"  # how class probabilities become importance (below)
     confidence = 0.5     # the probability at which a class counts in full
+    text_scale = 1.5     # the text detector's working scale under this policy (--text-scale overrides)
 
     [weights]
     person = 1.0
@@ -86,6 +87,7 @@ class Policy:
     sources: Mapping[str, float] = field(default_factory=dict)  # source -> weight; unlisted: 1
     map_rule: str = "recall"  # one of MAP_RULES
     confidence: float = 0.5  # probability at which a class counts in full (map rules recall, regions)
+    text_scale: float | None = None  # the text detector's working scale; None: segpress.text.DEFAULT_SCALE
 
     def __post_init__(self) -> None:
         for key in ("name", "description"):
@@ -106,6 +108,10 @@ class Policy:
             raise OptionError(f"unknown map_rule {self.map_rule!r}; valid rules: {', '.join(MAP_RULES)}")
         if not _is_number(self.confidence) or not 0.0 < self.confidence <= 1.0:
             raise OptionError(f"'confidence' must be a number in (0, 1], got {self.confidence!r}")
+        if self.text_scale is not None and not (
+            _is_number(self.text_scale) and math.isfinite(self.text_scale) and 0 < self.text_scale <= 4
+        ):
+            raise OptionError(f"'text_scale' must be a number in (0, 4], got {self.text_scale!r}")
         if not isinstance(self.sources, Mapping):
             raise OptionError("'sources' must be a table of source = weight")
         for source, weight in self.sources.items():

@@ -132,7 +132,7 @@ def build_importance(
     detection = None
     if use_text:
         detection = text if isinstance(text, TextDetection) else (
-            text if isinstance(text, TextDetector) else default_detector()
+            text if isinstance(text, TextDetector) else default_detector(chosen.text_scale)
         ).detect(image.pixels)
         if detection.regions.shape != size:
             raise OptionError(

@@ -417,21 +417,28 @@ def _calibration_inputs() -> list[dict[str, np.ndarray]]:
     return inputs
 
 
+def default_detector(scale: float | None = None, threads: int | None = None) -> TextDetector:
+    """The installed PP-OCRv4 detector at ``scale`` (None: ``DEFAULT_SCALE``), loaded once per process."""
+    return _loaded_detector(DEFAULT_SCALE if scale is None else float(scale), threads)
+
+
 @functools.lru_cache(maxsize=4)
-def default_detector(scale: float = DEFAULT_SCALE, threads: int | None = None) -> TextDetector:
-    """The installed PP-OCRv4 detector at ``scale`` (default: ``DEFAULT_SCALE``), loaded once per process."""
+def _loaded_detector(scale: float, threads: int | None) -> TextDetector:
     return TextDetector(scale=scale, threads=threads)
 
 
-def detector_for(use_text: bool, scale: float | None = None, threads: int | None = None) -> TextDetector | None:
-    """The detector at ``scale`` (None: ``DEFAULT_SCALE``) when text is on, loaded now so that a missing
-    ``segpress[text]`` or a bad scale stops a run before any image; None when text is off, where a scale
-    is a mistake (``OptionError``). For ``segpress compress``, ``segment`` and ``batch``."""
+def detector_for(
+    use_text: bool, scale: float | None = None, threads: int | None = None, *, policy_scale: float | None = None
+) -> TextDetector | None:
+    """The detector at ``scale`` (None: the policy's ``text_scale``, given as ``policy_scale``, else
+    ``DEFAULT_SCALE``) when text is on, loaded now so that a missing ``segpress[text]`` or a bad scale
+    stops a run before any image; None when text is off, where a scale is a mistake (``OptionError``).
+    For ``segpress compress``, ``segment`` and ``batch``."""
     if not use_text:
         if scale is not None:
             raise OptionError("--text-scale applies only with --text (or a policy that lists text)")
         return None
-    return default_detector(DEFAULT_SCALE if scale is None else scale, threads)
+    return default_detector(policy_scale if scale is None else scale, threads)
 
 
 def describe() -> str:

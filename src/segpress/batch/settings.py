@@ -95,12 +95,12 @@ def job_settings(
     check_sources(mask=mask, labels=labels, segmenter=segmenter, command_line=True)
     chosen_policy = load_policy(policy)
     use_text = api.wants_text(text, chosen_policy)
-    detector_for(use_text, text_scale, threads=1)
+    detector_for(use_text, text_scale, threads=1, policy_scale=chosen_policy.text_scale)
     settings = JobSettings(
         options=chosen, policy=_policy_fields(chosen_policy),
         segmenter=None if segmenter is None else str(Path(segmenter).resolve()),
         mask=mask, labels=labels, text=use_text,
-        text_scale=float(DEFAULT_TEXT_SCALE if text_scale is None else text_scale),
+        text_scale=float(text_scale if text_scale is not None else chosen_policy.text_scale or DEFAULT_TEXT_SCALE),
     )
     if not settings.uses_model:
         return settings

@@ -94,7 +94,7 @@ def compress(
     check_sources(mask=mask, labels=labels, segmenter=segmenter, command_line=True)
     chosen_policy = load_policy(policy)
     # Loaded once, before any image: a missing segpress[text] or a bad --text-scale stops the run here.
-    detector = text_detector_for(api.wants_text(text, chosen_policy), text_scale)
+    detector = text_detector_for(api.wants_text(text, chosen_policy), text_scale, policy_scale=chosen_policy.text_scale)
     use_model = mask is None and labels is None
     model, model_files = load_segmenter(segmenter) if use_model else (None, [])
     # No output may replace an input of this run: images, masks, label maps, the policy or model files.

@@ -91,7 +91,7 @@ def compress_stored(image: StoredImage, options: CompressOptions, max_pixels: in
     policy = policy_for(options)
     settings = {name: getattr(options, name) for name in SERVED_OPTIONS}
     # A policy with text (the text preset) detects it once per upload, as the model segments once.
-    text = image.text(detect_text) if api.wants_text(None, policy) else None
+    text = image.text(lambda stored: detect_text(stored, policy.text_scale)) if api.wants_text(None, policy) else None
     result = api.compress(
         load_image(image.data, max_pixels=max_pixels, name=image.name), segmentation=image.segmentation,
         policy=policy, text=text, max_pixels=max_pixels, **settings,
@@ -99,8 +99,9 @@ def compress_stored(image: StoredImage, options: CompressOptions, max_pixels: in
     return result, policy
 
 
-def detect_text(image: StoredImage) -> TextDetection:
-    return default_detector().detect(load_image(image.data, max_pixels=image.width * image.height).pixels)
+def detect_text(image: StoredImage, scale: float | None = None) -> TextDetection:
+    """Text in the upload, at ``scale`` (None: the detector's default)."""
+    return default_detector(scale).detect(load_image(image.data, max_pixels=image.width * image.height).pixels)
 
 
 def compress_payload(image: StoredImage, options: CompressOptions, max_pixels: int, *, preview: bool,

@@ -57,7 +57,8 @@ class StoredImage:
         return len(self.data) + working + pixels + 4 * pixels + 3 * pixels
 
     def text(self, detect: Callable[[StoredImage], TextDetection]) -> TextDetection:
-        """The text found in the image, by ``detect`` the first time (a policy with text asks for it)."""
+        """The text found in the image, by ``detect`` the first time (a policy with text asks for it; every
+        served policy with text is the `text` preset, adjusted or not, so one scale)."""
         with self._lock:  # two requests detect once
             if self._text is None:
                 self._text = detect(self)
