@@ -17,17 +17,29 @@ about 40 %); the unclip step grows each core back to the line's full extent, as 
 cutting lines out for recognition. ``sources.build_importance`` merges the regions into the importance
 map with the policy's ``text`` weight (``segpress.policy``).
 
-Speed against reach: the network runs at 0.75 of the image's resolution (``scale``) and at most
-``max_side`` pixels on its longer side; the budget is 80 ms per megapixel on 2 CPU cores (text finding must not
-cost more than the encode it guides). Reach
+Speed against reach: the network runs at 0.75 of the image's resolution (``scale``; a policy's
+``text_scale`` or ``--text-scale`` may ask for another; the ``text`` preset asks for 1.5) and at most
+``max_side`` pixels on its longer side; the budget is 80 ms per megapixel on 2 CPU cores (text finding
+must not cost more than the encode it guides). Reach
 is bought with resolution, and nothing else measured came close (``benchmarks/text.py``: lines of
 12-32 px in 12 fonts, colours and rotations on real photos; held-out seeds, IoU >= 0.5): int8 at 0.75
 finds 33 % of 12-14 px lines and 61 % of 16-32 px ones (0.7, the default before: 22 % and 51 %) for
 1.16 times 0.7's CPU time; at 1.0, 66 % and 74 % (2.1 times); at 1.5, 81 % and 88 % (5 times), as
 the package's own pipeline (which brings the shorter side up to 736 px: 79 % and 87 %). Lowering the
-thresholds, more or less box growth and float32 instead of int8 each changed at most a few lines of
-180 (the choosing seeds). Text on busy texture (façades, foliage) needs the resolution even at 24-32 px.
-In images over 2,133 px the smallest size found grows in proportion (``max_side``).
+thresholds, more or less box growth, other resampling filters, unsharp masking and float32 instead of
+int8 each changed at most a few lines of 180 (the choosing seeds). Text on busy texture (façades,
+foliage) needs the resolution even at 24-32 px. A cheap pass to say where to look at a high scale did
+not pay (``benchmarks/text_proposals.py``): at a low scale the network's probability is zero on the
+lines it misses, float32 too, so it proposes only what the default finds; edge density covers the lines
+only when it proposes about 30 % of a photo, where the second pass alone costs more than the default.
+
+Large photos keep the scale: up to ``max_side`` (3072) working pixels, so a 12 MP photo runs at 0.75
+(before, a cap of 1600 ran it at 0.4 and found 2 % of 12-14 px lines and 22 % of 16-32 px ones on
+3840x2880 scenes, held out; now 38 % and 60 %, for 3.7 times the CPU time). Working images over
+``tile_side`` (1024) run as overlapping tiles, so the network's memory stays under about 100 MB
+whatever the photo (it needs about 100 MB per working megapixel in one piece); each tile keeps the part
+nearer its centre, with at least TILE_OVERLAP / 2 pixels of context, and post-processing runs on the
+stitched map, so lines across seams stay whole.
 
 ``read_text`` runs the same package's recogniser on given boxes (for benchmarks and checks); unlike
 detection it imports the package's own code, which needs OpenCV, pyclipper and Shapely.
