@@ -37,46 +37,42 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import math
-import os
-import shlex
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import DEFAULT_OUT, REPO, console
+from common import DEFAULT_OUT, DEFAULT_PHOTOS, console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from text_scenes import (
     CHOOSING_SEEDS,
     FONTS,
     HELDOUT_SEEDS,
     LINES_PER_SCENE,
+    MATCH_IOU,
     MAX_ROTATION,
     SIZES,
+    SMALL,
     Scene,
+    match,
     scenes,
     text_free_pictures,
 )
 
 import segpress
 from segpress import codecs
-from segpress.bench.record import clean, machine, versions
+from segpress.bench.record import Run, machine_line
 from segpress.codecs import EncodeSettings, Metadata
-from segpress.imageio import atomic_write
 from segpress.metrics import psnr
 from segpress.policy import PRESETS
 from segpress.ratecontrol import decode_like
 from segpress.text import DEFAULT_MAX_SIDE, DEFAULT_SCALE, TILE_SIDE, TextDetector, default_detector, read_text
 
 Box = tuple[int, int, int, int]
-MATCH_IOU = 0.5
-SMALL = 14  # lines of at most this font size are "small" (the issue's 12-14 px target)
 PER_SEED = 12  # scenes per seed: 3 seeds x 12 scenes x 5 lines
 OCR_SCENES = 12
 # segpress's detector at other working scales (int8), for the recall / cost trade-off.
@@ -98,8 +94,7 @@ OCR_PAD = 4
 TEXT_FREE_PHOTOS = 20
 LARGE_GRID = (6, 6)  # large scenes: 3840 x 2880 mosaics of 640 x 480 crops, as a 12 MP photo with small text
 LARGE_PER_SEED = 1
-BEFORE_MAX_SIDE = 1600  # the working side's cap before issue 18's second session
-DEFAULT_PHOTOS = REPO.parent / "shared" / "photos"
+BEFORE_MAX_SIDE = 1600  # the working side's cap before large photos ran in tiles
 
 
 # --- detectors -----------------------------------------------------------------------------------------
@@ -168,28 +163,6 @@ def large_detectors() -> dict[str, Callable[[np.ndarray], tuple[list[Box], float
 
 
 # --- detection per line ------------------------------------------------------------------------------
-
-
-def iou(a: Box, b: Box) -> float:
-    width, height = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
-        return 0.0
-    inside = width * height
-    return inside / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inside)
-
-
-def match(truth: list[Box], found: list[Box], limit: float = MATCH_IOU) -> dict[int, int]:
-    """Line index -> box index, one to one, pairs of IoU >= ``limit`` taken best first."""
-    pairs = sorted(((iou(t, f), i, j) for i, t in enumerate(truth) for j, f in enumerate(found)), reverse=True)
-    lines: dict[int, int] = {}
-    taken: set[int] = set()
-    for value, i, j in pairs:
-        if value < limit:
-            break
-        if i not in lines and j not in taken:
-            lines[i] = j
-            taken.add(j)
-    return lines
 
 
 def detection_record(scene: Scene, boxes: list[Box]) -> dict[str, Any]:
@@ -337,7 +310,7 @@ def detection_summary(records: list[dict[str, Any]], label: str) -> dict[str, An
         "recall_12_14": recall(lambda line: line["size"] <= SMALL),
         "recall_16_plus": recall(lambda line: line["size"] > SMALL),
         "recall_all": recall(lambda line: True),
-        "recall_by_size": {size: recall(lambda line, size=size: line["size"] == size) for size in SIZES},
+        "recall_by_size": {str(size): recall(lambda line, size=size: line["size"] == size) for size in SIZES},
         "recall_rotated": recall(lambda line: line["angle"] != 0),
         "recall_by_style": {style: recall(lambda line, style=style: line["style"].split("+")[0] == style)
                             for style in ("white", "black", "colour", "tone")},
@@ -400,14 +373,13 @@ def recall_cell(entry: dict[str, Any]) -> str:
     return f"{percent(entry['recall'])} ({entry['found']}/{entry['lines']})"
 
 
-def markdown(report: dict[str, Any], command: str) -> str:
-    s, m, v = report["summary"], report["machine"], report["versions"]
-    settings = report["settings"]
+def markdown(document: dict[str, Any]) -> str:
+    s, v = document["results"]["summary"], document["versions"]
+    settings = document["settings"]
     lines = [
         "# text: text found where people put it, and kept readable",
         "",
-        (f"{report['date']} on {m['platform']}, {m['cpu_count']} CPUs (load average at start "
-         f"{report['load_average'][0]:.2f}; a shared machine: compare times within this run only); segpress "
+        (f"{machine_line(document)}: compare times within this run only; segpress "
          f"{v['segpress']}, rapidocr-onnxruntime {v['rapidocr-onnxruntime']}, onnxruntime {v['onnxruntime']}."),
         (f"{s['scenes']} scenes of the **{settings['seed_set']} seeds** {settings['seeds']} ({settings['per_seed']} per seed, "
          f"640x480 crops of {settings['backgrounds']}) with {s['lines']} lines: {len(FONTS)} fonts, "
@@ -429,7 +401,7 @@ def markdown(report: dict[str, Any], command: str) -> str:
               "| Detector | " + " | ".join(str(size) for size in SIZES) + " |",
               "|---|" + "---|" * len(SIZES)]
     for label, d in s["detectors"].items():
-        lines.append(f"| {label} | " + " | ".join(percent(d["recall_by_size"][size]["recall"]) for size in SIZES) + " |")
+        lines.append(f"| {label} | " + " | ".join(percent(d["recall_by_size"][str(size)]["recall"]) for size in SIZES) + " |")
     lines += ["", "Recall by ink:", "", "| Detector | white | black | colour | tone |", "|---|---|---|---|---|"]
     for label, d in s["detectors"].items():
         lines.append(f"| {label} | " + " | ".join(percent(d["recall_by_style"][k]["recall"])
@@ -478,7 +450,7 @@ def markdown(report: dict[str, Any], command: str) -> str:
             shown = "n/a" if value is None else (f"{value:.1f}" if key.startswith("detection") else percent(value))
             cells.append(f"{shown}: {'n/a' if t['met'] is None else ('met' if t['met'] else '**missed**')}")
         lines.append(f"| {key} {TARGETS[key][0]} {TARGETS[key][1]:g} | " + " | ".join(cells) + " |")
-    lines += ["", f"Run time: {report['run_seconds']:.0f} s.", "", f"Reproduce: `{command}`", ""]
+    lines += ["", f"Run time: {document['seconds']:.0f} s.", "", f"Reproduce: `{document['command']}`", ""]
     return "\n".join(lines)
 
 
@@ -513,8 +485,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
-    started = time.perf_counter()
-    load = os.getloadavg()
+    run = Run("text", argv, ("rapidocr-onnxruntime", "onnxruntime", "scipy"))
     seeds = HELDOUT_SEEDS if args.seeds == "heldout" else CHOOSING_SEEDS
     drawn = scenes(seeds, args.per_seed, args.photos, heldout=args.seeds == "heldout")
     runs = detectors()
@@ -544,30 +515,17 @@ def main(argv: list[str]) -> None:
     if args.large:
         summary["large"] = large_part(seeds, args.large, args.photos, heldout=args.seeds == "heldout")
     summary["targets"] = targets(summary) if summary["ocr"]["scenes"] else {}
-    environment_info = {"machine": machine(), "versions": versions(("rapidocr-onnxruntime", "onnxruntime"))}
-    report = {
-        "name": "text", "date": datetime.now(UTC).isoformat(timespec="seconds"), **environment_info,
-        "load_average": list(load),
-        "settings": {
-            "seed_set": args.seeds, "seeds": list(seeds), "per_seed": args.per_seed, "ocr_scenes": args.ocr_scenes,
-            "backgrounds": ("scikit-image pictures and ../shared/photos urban100 + sun_hays80"
-                            if args.photos else "scikit-image pictures"),
-            "match_iou": MATCH_IOU, "uniform_floor": UNIFORM_FLOOR, "uniform_qualities": UNIFORM_QUALITIES,
-            "detector": {"scale": DEFAULT_SCALE, "precision": "int8", "max_side": DEFAULT_MAX_SIDE, "tile_side": TILE_SIDE,
-                         "scales": SCALES},
-            "large": {"per_seed": args.large, "grid": LARGE_GRID},
-            "timing": f"time.perf_counter / process_time, best of {TIMING_REPEATS} passes",
-        },
-        "summary": summary,
-        "per_scene": records,
+    settings = {
+        "seed_set": args.seeds, "seeds": list(seeds), "per_seed": args.per_seed, "ocr_scenes": args.ocr_scenes,
+        "backgrounds": ("scikit-image pictures and ../shared/photos urban100 + sun_hays80"
+                        if args.photos else "scikit-image pictures"),
+        "match_iou": MATCH_IOU, "uniform_floor": UNIFORM_FLOOR, "uniform_qualities": UNIFORM_QUALITIES,
+        "detector": {"scale": DEFAULT_SCALE, "precision": "int8", "max_side": DEFAULT_MAX_SIDE, "tile_side": TILE_SIDE,
+                     "scales": SCALES, "text_preset_scale": PRESETS["text"].text_scale},
+        "large": {"per_seed": args.large, "grid": LARGE_GRID},
+        "timing": f"time.perf_counter / process_time, best of {TIMING_REPEATS} passes",
     }
-    report["run_seconds"] = time.perf_counter() - started
-    args.out.mkdir(parents=True, exist_ok=True)
-    command = shlex.join([".venv/bin/python", "benchmarks/text.py", *argv])
-    atomic_write(args.out / "text.json", (json.dumps(clean(report, digits=4), indent=1, allow_nan=False) + "\n").encode(),
-                 overwrite=True)
-    atomic_write(args.out / "text.md", markdown(report, command).encode(), overwrite=True)
-    print(markdown(report, command))
+    print(markdown(run.write(args.out, settings, {"summary": summary, "per_scene": records}, markdown, digits=4)))
 
 
 if __name__ == "__main__":

@@ -26,20 +26,16 @@ Writes benchmarks/results/text_proposals.json and .md. Usage:
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
 import sys
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from jpeg_roi import DEFAULT_OUT, clean, environment, write_atomic
+from common import DEFAULT_OUT, DEFAULT_PHOTOS
 from scipy import ndimage
-from text import DEFAULT_PHOTOS, MATCH_IOU, PER_SEED, SMALL, match
-from text_scenes import CHOOSING_SEEDS, HELDOUT_SEEDS, Scene, scenes
+from text_scenes import CHOOSING_SEEDS, HELDOUT_SEEDS, MATCH_IOU, SMALL, Scene, match, scenes
 
+from segpress.bench.record import Run, machine_line
 from segpress.segmenters.base import resize_bilinear
 from segpress.text import DEFAULT_SCALE, TextDetector, text_lines
 
@@ -48,6 +44,7 @@ LOW_SCALES = (0.375, 0.5, 0.75)
 THRESHOLDS = (0.01, 0.05, 0.3)  # 0.3: the detector's own pixel threshold
 GROWTH = 16  # image pixels around each proposed pixel
 EDGE_SHARES = (0.1, 0.25, 0.5)
+PER_SEED = 12  # as benchmarks/text.py
 STRONG_EDGE = 60
 BLOCK = 16
 
@@ -110,7 +107,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     photos = None if args.photos == "none" or not Path(args.photos).is_dir() else Path(args.photos)
-    started = time.perf_counter()
+    run = Run("text_proposals", argv, ("onnxruntime", "scipy"))
     seeds = CHOOSING_SEEDS if args.seeds == "choosing" else HELDOUT_SEEDS
     drawn = scenes(seeds, args.per_seed, photos, heldout=args.seeds == "heldout")
     height, width = drawn[0].pixels.shape[:2]
@@ -133,30 +130,24 @@ def main(argv: list[str]) -> None:
     for share in EDGE_SHARES:
         rows.append({"proposal": f"edge density, top {share:.0%} of {BLOCK} px blocks, grown a block",
                      **evaluate(drawn, [edge_blocks(scene.pixels, share) for scene in drawn], high)})
-    report = {"name": "text_proposals", "date": datetime.now(UTC).isoformat(timespec="seconds"), **environment(),
-              "settings": {"seed_set": args.seeds, "seeds": list(seeds), "per_seed": args.per_seed,
-                           "high_scale": HIGH_SCALE, "match_iou": MATCH_IOU, "growth": GROWTH},
-              "bounds": bounds, "proposals": rows, "run_seconds": time.perf_counter() - started}
-    command = shlex.join([".venv/bin/python", "benchmarks/text_proposals.py", *argv])
-    text = markdown(report, drawn, command)
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_atomic(args.out / "text_proposals.json", json.dumps(clean(report, digits=4), indent=1, allow_nan=False) + "\n")
-    write_atomic(args.out / "text_proposals.md", text)
-    print(text)
+    settings = {"seed_set": args.seeds, "seeds": list(seeds), "per_seed": args.per_seed, "high_scale": HIGH_SCALE,
+                "match_iou": MATCH_IOU, "growth": GROWTH, "scenes": len(drawn),
+                "lines": sum(len(scene.lines) for scene in drawn)}
+    print(markdown(run.write(args.out, settings, {"bounds": bounds, "proposals": rows}, markdown, digits=4)))
 
 
 def cell(pair: list[int]) -> str:
     return f"{100 * pair[0] / pair[1]:.1f} % ({pair[0]}/{pair[1]})"
 
 
-def markdown(report: dict[str, Any], drawn: list[Scene], command: str) -> str:
-    s = report["settings"]
+def markdown(document: dict[str, Any]) -> str:
+    s, results = document["settings"], document["results"]
     lines = ["# text_proposals: where to run the detector at a high scale", "",
-             f"{report['date']}; {len(drawn)} scenes of the {s['seed_set']} seeds {s['seeds']}, "
-             f"{sum(len(scene.lines) for scene in drawn)} lines. Two-stage recall: the {s['high_scale']:g} detector's "
+             f"{machine_line(document)}. {s['scenes']} scenes of the {s['seed_set']} seeds {s['seeds']}, "
+             f"{s['lines']} lines. Two-stage recall: the {s['high_scale']:g} detector's "
              "probability kept inside the proposal only (an upper bound).", "",
              "| Detector run everywhere | recall 12-14 px | recall 16-32 px |", "|---|---|---|"]
-    lines += [f"| {label} | {cell(b['12_14'])} | {cell(b['16_plus'])} |" for label, b in report["bounds"].items()]
+    lines += [f"| {label} | {cell(b['12_14'])} | {cell(b['16_plus'])} |" for label, b in results["bounds"].items()]
     relative = (s["high_scale"] / DEFAULT_SCALE) ** 2
     lines += ["", "Second-stage cost against the default's: the share proposed x "
               f"({s['high_scale']:g} / {DEFAULT_SCALE:g})^2 (the network's cost grows with its input's area; "
@@ -165,8 +156,8 @@ def markdown(report: dict[str, Any], drawn: list[Scene], command: str) -> str:
               "two-stage recall 12-14 px | 16-32 px |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {row['proposal']} | {100 * row['share']:.1f} % | {row['share'] * relative:.2f} | {cell(row['covered']['12_14'])} | "
               f"{cell(row['covered']['16_plus'])} | {cell(row['two_stage']['12_14'])} | {cell(row['two_stage']['16_plus'])} |"
-              for row in report["proposals"]]
-    lines += ["", f"Run time: {report['run_seconds']:.0f} s.", "", f"Reproduce: `{command}`", ""]
+              for row in results["proposals"]]
+    lines += ["", f"Run time: {document['seconds']:.0f} s.", "", f"Reproduce: `{document['command']}`", ""]
     return "\n".join(lines)
 
 

@@ -36,6 +36,8 @@ SIZES = (12, 13, 14, 16, 18, 20, 24, 28, 32)  # font size in px (the em square)
 MAX_ROTATION = 10.0  # degrees
 LINE_MARGIN = 0.2  # a line's box: its ink's bounding box and this times the font size around it, as annotators draw
 MIN_CONTRAST = 60  # grey levels between the ink and the mean of what is under it
+MATCH_IOU = 0.5  # a box finds a line when their intersection over union is at least this
+SMALL = 14  # lines of at most this font size are "small" (the 12-14 px recall target)
 CHOOSING_SEEDS = (1, 2, 3)
 HELDOUT_SEEDS = (101, 102, 103)
 # matplotlib's bundled fonts: sans, serif, mono, condensed-looking STIX (Times-like), bold and italic.
@@ -276,3 +278,28 @@ def text_free_pictures(photos: Path | None, count: int) -> list[tuple[str, np.nd
             with Image.open(path) as image:
                 found.append((path.name, np.asarray(image.convert("RGB"))))
     return found
+
+
+# --- judging found boxes against the lines ---------------------------------------------------------
+
+
+def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    width, height = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    inside = width * height
+    return inside / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inside)
+
+
+def match(truth: list[tuple[int, int, int, int]], found: list[tuple[int, int, int, int]], limit: float = MATCH_IOU) -> dict[int, int]:
+    """Line index -> box index, one to one, pairs of IoU >= ``limit`` taken best first."""
+    pairs = sorted(((iou(t, f), i, j) for i, t in enumerate(truth) for j, f in enumerate(found)), reverse=True)
+    lines: dict[int, int] = {}
+    taken: set[int] = set()
+    for value, i, j in pairs:
+        if value < limit:
+            break
+        if i not in lines and j not in taken:
+            lines[i] = j
+            taken.add(j)
+    return lines
