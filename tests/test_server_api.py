@@ -25,7 +25,7 @@ from server_inputs import bad_uploads, chelsea_jpeg, png_claiming, small_photos
 import segpress
 from segpress.cli import main
 from segpress.errors import OptionError
-from segpress.policy import Policy, available_policies, load_policy
+from segpress.policy import PRESETS, Policy, available_policies, load_policy
 from segpress.segmenters import Segmenter, default_segmenter
 from segpress.server import ServerLimits, allowed_hosts_for, budget, create_app
 from segpress.server.limits import Busy, OverBudget, RequestLimit, WorkPool
@@ -585,9 +585,12 @@ def test_a_policy_with_text_detects_once_per_upload(client, cat, monkeypatch):
     calls = []
 
     class Counting:
+        def __init__(self, scale=None):
+            self.scale = scale
+
         def detect(self, pixels):
-            calls.append(pixels.shape)
-            return default_detector().detect(pixels)
+            calls.append((pixels.shape, self.scale))
+            return default_detector(self.scale).detect(pixels)
 
     monkeypatch.setattr(service, "default_detector", Counting)
     image_id = client.post("/api/v1/segment", files=upload("cat.jpg", cat)).json()["image_id"]
@@ -595,4 +598,4 @@ def test_a_policy_with_text_detects_once_per_upload(client, cat, monkeypatch):
         response = client.post(f"/api/v1/images/{image_id}/compress", json={"policy": "text", "roi_quality": quality})
         assert response.status_code == 200, response.text
         assert response.json()["summary"]["source"].endswith("+text")
-    assert len(calls) == 1
+    assert len(calls) == 1 and calls[0][1] == PRESETS["text"].text_scale  # at the preset's scale
