@@ -24,7 +24,7 @@ must not cost more than the encode it guides). Reach
 is bought with resolution, and nothing else measured came close (``benchmarks/text.py``: lines of
 12-32 px in 12 fonts, colours and rotations on real photos; held-out seeds, IoU >= 0.5): int8 at 0.75
 finds 33 % of 12-14 px lines and 61 % of 16-32 px ones (0.7, the default before: 22 % and 51 %) for
-1.16 times 0.7's CPU time; at 1.0, 66 % and 74 % (2.1 times); at 1.5, 81 % and 88 % (5 times), as
+1.1-1.2 times 0.7's CPU time; at 1.0, 66 % and 74 % (2.1 times); at 1.5, 81 % and 88 % (5 times), as
 the package's own pipeline (which brings the shorter side up to 736 px: 79 % and 87 %). Lowering the
 thresholds, more or less box growth, other resampling filters, unsharp masking and float32 instead of
 int8 each changed at most a few lines of 180 (the choosing seeds). Text on busy texture (façades,
@@ -35,7 +35,7 @@ only when it proposes about 30 % of a photo, where the second pass alone costs m
 
 Large photos keep the scale: up to ``max_side`` (3072) working pixels, so a 12 MP photo runs at 0.75
 (before, a cap of 1600 ran it at 0.4 and found 2 % of 12-14 px lines and 22 % of 16-32 px ones on
-3840x2880 scenes, held out; now 38 % and 60 %, for 3.7 times the CPU time). Working images over
+3840x2880 scenes, held out; now 38 % and 60 %, for 3.2 times the CPU time). Working images over
 ``tile_side`` (1024) run as overlapping tiles, so the network's memory stays under about 100 MB
 whatever the photo (it needs about 100 MB per working megapixel in one piece); each tile keeps the part
 nearer its centre, with at least TILE_OVERLAP / 2 pixels of context, and post-processing runs on the
