@@ -63,7 +63,9 @@ def policy_file(rule: str, work: Path) -> Path:
 def run(rule: str, work: Path, folders: dict[str, Path], labels: Path) -> None:
     segpress = [str(Path(sys.executable).parent / "segpress")]
     policy = policy_file(rule, work)
-    common = ["--no-crops", "--policy", str(policy), "--workers", "2"]
+    # --no-fallback: the rules are compared on the files they make, not on the uniform files that
+    # compress would write instead where a rule does not pay
+    common = ["--no-crops", "--no-fallback", "--policy", str(policy), "--workers", "2"]
     commands = {
         "camvid": [*segpress, "bench", str(folders["camvid"]), "-o", str(work / f"{rule}-camvid"), *common,
                    "--labels", str(folders["labels"]), "--classes", str(labels / "camvid-classes.txt"),
