@@ -50,6 +50,7 @@ _CLI_OPTIONS = {
     "--feather": _good_or_junk("0", "8", "5%", "300000", "1e9"),
     "--min-area": _good_or_junk("0", "64", "1%", "1e9"),
     "--max-pixels": _good_or_junk("100000", "6144", "6143"),
+    "--scene-fidelity": _good_or_junk("0.95", "0", "1"),
 }
 # A few options at a time, so that runs with only good values (and an output) are common too.
 _SOME_CLI_OPTIONS = st.lists(st.sampled_from(sorted(_CLI_OPTIONS)), max_size=3, unique=True).flatmap(

@@ -31,7 +31,7 @@ def other_value(field: dataclasses.Field[Any], default: Any) -> Any:
         return not default
     if isinstance(default, int):
         return default - 1
-    return {"target_size": "40KB", "effort": 3}.get(field.name, 2.0)  # the options without a default value
+    return {"target_size": "40KB", "effort": 3, "scene_fidelity": 0.9}.get(field.name, 2.0)  # the options without a default value
 
 
 def command_line(command: str, field: dataclasses.Field[Any], value: Any) -> list[str]:

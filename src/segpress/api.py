@@ -8,6 +8,7 @@ Data flow::
         --sources.build_importance--> importance map (HxW in [0, 1], shaped) and the important region
     codec.encode(pixels, importance) --> file bytes --decode--> PSNR inside / outside the region
         (or, for a target: ratecontrol.fit_size / fit_roi_psnr --> the file, its qualities, encodes)
+    [scenefloor.raise_background --> the background quality at which the network still labels the scene]
     uniform.match_uniform --> bytes a uniform encode needs for the same PSNR inside (the saving)
         --uniform.fallback_file--> that uniform file instead, when the adaptive one is not smaller
         (a size target: the uniform file of the budget, when its PSNR inside is better)
@@ -23,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from . import codecs, embedded
+from . import codecs, embedded, scenefloor
 from .codecs import EncodeSettings, Metadata
 from .errors import OptionError
 from .imageio import DEFAULT_MAX_PIXELS, LoadedImage, load_image
 from .metrics import bits_per_pixel, psnr
 from .options import CompressOptions
-from .policy import Policy
+from .policy import Policy, load_policy
 from .ratecontrol import (
     SIZE_TOLERANCE,
     RateResult,
@@ -93,6 +94,12 @@ class CompressResult:
     fallback: bool | None = None
     adaptive_size: int | None = None  # the region-adaptive file's bytes, when the uniform one replaced it
     adaptive_psnr_inside: float | None = None  # and its PSNR inside
+    # The scene floor (``CompressOptions.scene_fidelity``, or the policy's); all None when off. Measured on
+    # the region-adaptive file (a uniform file the fallback wrote instead has the better background).
+    scene_fidelity: float | None = None  # the share of the original's confident labels asked for
+    scene_agreement: float | None = None  # the share kept
+    scene_bg_quality: float | None = None  # the background quality the floor chose
+    scene_seconds: float | None = None  # its encodes, decodes and segmentations, not in encode_seconds
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -199,11 +206,17 @@ def compress(
         fallback: when that uniform encode is smaller than the adaptive file (a size target: when the
             uniform file of the budget has the better PSNR inside), return the uniform file instead
             (``fallback`` True and a note in the result). Needs ``compare``: without it nothing is checked.
+        scene_fidelity: the scene floor (:mod:`segpress.scenefloor`): the background quality rises until
+            the segmenter (None: the shipped model) labels at least this share of the original's
+            confidently labelled pixels the same on the decoded file; 0: off; None: the policy's, for
+            a map a segmenter made. With ``target_size`` the budget comes first: only measured, and a
+            note says when the floor is not met. Before the fallback, which still applies.
     Returns:
         CompressResult with the file bytes and its statistics (``encode_seconds``: every encode of a
         rate-control search together).
     """
     chosen_options = CompressOptions.of(options, **changes)
+    policy = policy if isinstance(policy, Policy) else load_policy(policy)
     target_bytes, target_psnr = chosen_options.target_size, chosen_options.target_roi_psnr
     settings = chosen_options.encode_settings()
     codec = codecs.get(chosen_options.format)
@@ -234,6 +247,12 @@ def compress(
         if keep_map:
             data = _remap(codec, loaded.pixels, chosen.values, rate, with_map(settings), target_bytes)
     seconds = time.perf_counter() - started
+    floor = None
+    threshold = _scene_threshold(chosen_options.scene_fidelity, policy, chosen)
+    if threshold:
+        floor = _scene_floor(codec, loaded.pixels, chosen, segmenter, settings, data, threshold, with_map,
+                             within_budget=target_bytes is not None)
+        start_bg, data, settings = settings.bg_quality, floor.data, floor.settings
 
     decoded = decode_like(codec, data, loaded.pixels)
     result = CompressResult(
@@ -252,6 +271,8 @@ def compress(
         text_seconds=None if chosen.text is None else chosen.text.seconds,
         notes=list(loaded.notes) + codec.notes(loaded.pixels, settings),
     )
+    if floor is not None:
+        _describe_floor(result, floor, start_bg, target_bytes is not None)
     if rate is not None:
         result.target = target_bytes if target_bytes is not None else target_psnr
         result.target_kind = "size" if target_bytes is not None else "roi_psnr"
@@ -280,6 +301,46 @@ def compress(
             result.baselines[name] = {"size": other.size, "quality": other.quality, "reached": other.reached,
                                       "saving": 1.0 - result.size / other.size}
     return result
+
+
+def _scene_threshold(asked: float | None, policy: Policy, chosen: Importance) -> float:
+    """The scene floor in force: as asked, else the policy's for a map a segmenter made; 0 is off."""
+    if asked is not None:
+        return asked
+    return policy.scene_fidelity if chosen.segmentation is not None else 0.0
+
+
+def _scene_floor(codec: codecs.Codec, pixels: np.ndarray, chosen: Importance, segmenter: SegmenterSource,
+                 settings: EncodeSettings, data: bytes, threshold: float, with_map: Any,
+                 within_budget: bool) -> scenefloor.SceneFloor:
+    """The floor with the segmenter that made the map (or the shipped one), its segmentation reused.
+
+    Under a byte budget the background is not raised (the file would outgrow it): only measured."""
+    network = resolve_segmenter(segmenter)
+    original = chosen.segmentation
+    if original is None or original.model != network.name:
+        original = network.segment(pixels)
+    return scenefloor.raise_background(
+        codec, pixels, chosen.values, settings, threshold=threshold, metadata=with_map, first=data,
+        segment=lambda decoded: network.segment(decoded).working_labels,
+        reference=scenefloor.reference_labels(original),
+        ceiling=settings.bg_quality if within_budget else None,
+    )
+
+
+def _describe_floor(result: CompressResult, floor: scenefloor.SceneFloor, start_bg: float, within_budget: bool) -> None:
+    result.scene_fidelity, result.scene_agreement = floor.threshold, floor.agreement
+    result.scene_bg_quality, result.scene_seconds = floor.settings.bg_quality, floor.seconds
+    kept = f"the network keeps {100 * floor.agreement:.1f} % of the original's confident labels"
+    if floor.reached and floor.settings.bg_quality != start_bg:
+        result.notes.append(f"scene floor {floor.threshold:g}: background quality raised from {start_bg:g} to "
+                            f"{floor.settings.bg_quality:g} ({kept})")
+    elif not floor.reached and within_budget:
+        result.notes.append(f"scene floor {floor.threshold:g} not met within the byte budget: {kept} "
+                            "(a larger --target-size keeps more of the scene)")
+    elif not floor.reached:
+        result.notes.append(f"scene floor {floor.threshold:g} not met even with the background at the roi "
+                            f"quality {floor.settings.bg_quality:g}: {kept}")
 
 
 def _set_uniform(result: CompressResult, codec: codecs.Codec, match: UniformMatch) -> None:

@@ -119,6 +119,16 @@ class CompressOptions:
         doc="Return the uniform file when the region-adaptive one is not smaller at the same PSNR inside "
             "(a size target: when the uniform file of the budget is better inside); needs compare.",
     )
+    scene_fidelity: float | None = _option(
+        None,
+        "Scene floor: raise the background quality until the segmentation network labels at least this "
+        "share (0-1, e.g. 0.95) of the confidently labelled pixels of the decoded file as in the original; "
+        "0: off. Default: the policy's (off in the presets). Under --target-size the budget comes first "
+        "(a note says when the floor is not met).",
+        doc="Scene floor: the share (0-1) of the original's confident labels the decoded file must keep, the "
+            "background quality raised until it does; 0: off; none: the policy's.",
+        bounds={"ge": 0, "le": 1},
+    )
     # The server has its own pixel limit (segpress serve --max-pixels), not one per request.
     max_pixels: int = _option(
         DEFAULT_MAX_PIXELS, "Refuse images with more pixels (decompression bombs).", server=False,
@@ -141,12 +151,14 @@ class CompressOptions:
             if value is not None and not (math.isfinite(value) and value >= 0):
                 raise OptionError(f"{name} must be a non-negative length, got {value!r}")
         check_max_pixels(self.max_pixels)
+        check_scene_fidelity(self.scene_fidelity)
         normal = {
             "format": get_codec(self.format).name, "roi_quality": int(self.roi_quality),
             "bg_quality": int(self.bg_quality), "target_size": target_size, "target_roi_psnr": target_roi_psnr,
             "progressive": bool(self.progressive), "strip": bool(self.strip), "keep_map": bool(self.keep_map),
             "compare": bool(self.compare), "fallback": bool(self.fallback), "max_pixels": int(self.max_pixels),
             "effort": None if self.effort is None else int(self.effort),
+            "scene_fidelity": None if self.scene_fidelity is None else float(self.scene_fidelity),
         }
         for name, value in normal.items():
             object.__setattr__(self, name, value)  # frozen: normalised once, here
@@ -176,6 +188,14 @@ def check_targets(target_size: int | str | None, target_roi_psnr: float | None) 
             raise OptionError(f"target PSNR must be a positive number of dB, got {target_roi_psnr}")
         target_roi_psnr = float(target_roi_psnr)
     return target_bytes, target_roi_psnr
+
+
+def check_scene_fidelity(value: float | None) -> None:
+    """A scene floor is None (the policy's), 0 (off) or a share of pixels up to 1."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and 0 <= value <= 1):
+        raise OptionError(f"scene fidelity must be a share of pixels within 0..1 (0: off), got {value!r}")
 
 
 def check_max_pixels(max_pixels: int) -> None:

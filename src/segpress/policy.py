@@ -19,6 +19,7 @@ Presets ship as ``segpress/policies/<name>.toml``. A user policy is a ``.toml``,
     map_rule = "recall"  # how class probabilities become importance (below)
     confidence = 0.5     # the probability at which a class counts in full
     text_scale = 1.5     # the text detector's working scale under this policy (--text-scale overrides)
+    scene_fidelity = 0   # the scene floor (compress --scene-fidelity) for maps a segmenter made; 0: off
 
     [weights]
     person = 1.0
@@ -88,6 +89,9 @@ class Policy:
     map_rule: str = "recall"  # one of MAP_RULES
     confidence: float = 0.5  # probability at which a class counts in full (map rules recall, regions)
     text_scale: float | None = None  # the text detector's working scale; None: segpress.text.DEFAULT_SCALE
+    # The scene floor (segpress.scenefloor) when compress is not given one: the share of the original's
+    # confident labels the decoded file must keep; 0: off. Applies to maps a segmenter made.
+    scene_fidelity: float = 0.0
 
     def __post_init__(self) -> None:
         for key in ("name", "description"):
@@ -100,6 +104,7 @@ class Policy:
                 raise OptionError(f"unknown class '{cls}' in weights; valid classes: {', '.join(CLASSES)}")
             _check_unit(f"weight of '{cls}'", weight)
         _check_unit("'default'", self.default)
+        _check_unit("'scene_fidelity'", self.scene_fidelity)
         for key in ("margin", "feather", "min_area"):
             value = getattr(self, key)
             if not _is_number(value) or not math.isfinite(value) or value < 0:

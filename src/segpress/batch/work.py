@@ -178,6 +178,8 @@ def done(job: Job, task: Task, result: api.CompressResult, bytes_in: int, second
         "uniform_reached": result.uniform_reached,
         "fallback": figures["fallback"],  # True: the uniform file was written (see notes); None: not checked
         "rate_reached": figures["rate_reached"],
+        # The scene floor (--scene-fidelity): the share of the original's confident labels kept; None: off.
+        "scene_agreement": _rounded(figures["scene_agreement"], 4),
         "notes": result.notes,
         "seconds": round(seconds, 4),
         "error": None,
