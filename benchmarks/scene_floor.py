@@ -190,6 +190,10 @@ def main() -> None:
             "formats": formats, "floors": list(FLOORS), "seconds": time.perf_counter() - started,
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "segpress": package_version("segpress"),
             "date": datetime.now(UTC).isoformat(timespec="seconds")}
+    for run in (run for record in records for runs in record["formats"].values() for run in runs.values()):
+        run.pop("confusion")  # pooled into the summary's mIoU; 17x17 per file would make megabytes
+        if run["uniform"] is not None:
+            run["uniform"].pop("confusion")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scene_floor.json").write_text(json.dumps({"meta": meta, "summary": summary, "records": records},
                                                           indent=1) + "\n")

@@ -123,8 +123,9 @@ class CompressOptions:
         None,
         "Scene floor: raise the background quality until the segmentation network labels at least this "
         "share (0-1, e.g. 0.95) of the confidently labelled pixels of the decoded file as in the original; "
-        "0: off. Default: the policy's (off in the presets). Under --target-size the budget comes first "
-        "(a note says when the floor is not met).",
+        "0: off. Default: the policy's (off in the presets: at 0.95 it cost +3-6 % bytes in JPEG, +14-26 % "
+        "in WebP and AVIF, and time). Under --target-size the budget comes first (a note says when the floor "
+        "is not met).",
         doc="Scene floor: the share (0-1) of the original's confident labels the decoded file must keep, the "
             "background quality raised until it does; 0: off; none: the policy's.",
         bounds={"ge": 0, "le": 1},
