@@ -15,25 +15,25 @@ Each file is set against the uniform file of the same format at the highest qual
 
 Usage: .venv/bin/python benchmarks/scene_floor.py [--data DIR] [--photos DIR] [--formats jpeg,webp]
        [--limit N] [--out DIR]
+
+Per-file records keep no confusion matrix (17x17 per file would make megabytes): the summary's mIoU pools them.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
-import platform
 import statistics
+import sys
 import time
-from datetime import UTC, datetime
-from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import DEFAULT_OUT, DEFAULT_PHOTOS
 
 from segpress import api, codecs, scenefloor
+from segpress.bench.record import Run, machine_line
 from segpress.datasets import CAMVID_LABELS, _load_pair  # one frame and its labels, read in place
 from segpress.evaluation import confusion_matrix, metrics_from_confusion
 from segpress.imageio import load_image
@@ -45,8 +45,7 @@ from segpress.uniform import fit_uniform_size
 
 FLOORS = (0.9, 0.95, 0.98)
 DEFAULT_FORMATS = ("jpeg", "webp", "avif")
-ROOT = Path(__file__).resolve().parents[2] / "shared"
-DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+DEFAULT_DATA = DEFAULT_PHOTOS.parent / "data"
 
 
 def subset(data: Path, photos: Path, limit: int) -> list[tuple[str, Path, Path | None]]:
@@ -143,12 +142,13 @@ def _miou(confusions: Any) -> float:
     return metrics_from_confusion(total)["miou"]
 
 
-def markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
+def markdown(document: dict[str, Any]) -> str:
+    settings, results = document["settings"], document["results"]
     lines = [
         "# Scene floor (`--scene-fidelity`)", "",
-        f"{meta['images']} images ({meta['sets']}), formats {', '.join(meta['formats'])}, defaults (roi 85, "
-        f"background 25, default policy, compare and fallback on); {meta['machine']}, shared and noisy: times "
-        "are indicative. Produced by `benchmarks/scene_floor.py`.", "",
+        f"{results['images']} images ({results['sets']}), formats {', '.join(settings['formats'])}, defaults (roi 85, "
+        f"background 25, default policy, compare and fallback on); {machine_line(document)}: times are "
+        "indicative.", "", f"Command: `{document['command']}`", "",
         "floor: the share of the original's confident labels (working size, p >= 0.7) the decoded file must "
         "keep; agreement: that share reached (mean, min); mIoU: the shipped model on the decoded file against "
         "the truth (CamVid) or its labels on the original (photos); uniform mIoU: the same on the uniform file "
@@ -158,7 +158,7 @@ def markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         "(min) | mIoU | uniform mIoU | uniform bytes |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for key, rows in summary.items():
+    for key, rows in results["summary"].items():
         for floor, row in rows.items():
             psnr = "-" if row["psnr_inside"] is None else f"{row['psnr_inside']:.2f}"
             lines.append(
@@ -169,37 +169,34 @@ def markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT / "data")
-    parser.add_argument("--photos", type=Path, default=ROOT / "photos")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
     parser.add_argument("--formats", default=",".join(DEFAULT_FORMATS))
     parser.add_argument("--limit", type=int, default=20, help="images per set")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    run = Run("scene_floor", argv, ("onnxruntime", "imagecodecs"))
     formats = [name for name in args.formats.split(",") if name in codecs.available_names()]
     chosen = subset(args.data, args.photos, args.limit)
-    started = time.perf_counter()
     records = []
     for index, (kind, path, truth) in enumerate(chosen, 1):
         records.append(measure(kind, path, truth, formats))
         print(f"[{index}/{len(chosen)}] {kind} {path.name}", flush=True)
     summary = summarise(records, formats)
-    meta = {"images": len(records), "sets": ", ".join(f"{k}: {sum(r['set'] == k for r in records)}"
-                                                       for k in sorted({r['set'] for r in records})),
-            "formats": formats, "floors": list(FLOORS), "seconds": time.perf_counter() - started,
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "segpress": package_version("segpress"),
-            "date": datetime.now(UTC).isoformat(timespec="seconds")}
-    for run in (run for record in records for runs in record["formats"].values() for run in runs.values()):
-        run.pop("confusion")  # pooled into the summary's mIoU; 17x17 per file would make megabytes
-        if run["uniform"] is not None:
-            run["uniform"].pop("confusion")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "scene_floor.json").write_text(json.dumps({"meta": meta, "summary": summary, "records": records},
-                                                          indent=1) + "\n")
-    (args.out / "scene_floor.md").write_text(markdown(summary, meta))
-    print(markdown(summary, meta))
+    for one in (one for record in records for runs in record["formats"].values() for one in runs.values()):
+        one.pop("confusion")  # pooled into the summary's mIoU
+        if one["uniform"] is not None:
+            one["uniform"].pop("confusion")
+    settings = {"data": str(args.data), "photos": str(args.photos), "limit": args.limit, "formats": formats,
+                "floors": list(FLOORS), "confidence": scenefloor.CONFIDENCE,
+                "defaults": "roi 85, background 25, default policy, compare and fallback on"}
+    sets = sorted({r["set"] for r in records})
+    results = {"images": len(records), "sets": ", ".join(f"{k}: {sum(r['set'] == k for r in records)}" for k in sets),
+               "summary": summary, "records": records}
+    print(markdown(run.write(args.out, settings, results, markdown)))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
