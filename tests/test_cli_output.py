@@ -15,7 +15,7 @@ from skimage import data as skdata
 from segpress import api
 from segpress import cli as cli_module
 from segpress.cli import main
-from segpress.cli_results import ELLIPSIS, shorten
+from segpress.cli.results import ELLIPSIS, shorten
 
 HEIGHT, WIDTH = 96, 128
 

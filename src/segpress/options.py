@@ -3,10 +3,10 @@
 Every front end is made from these fields, so an option added here appears everywhere
 (tests/test_options.py walks each field through all of them):
 
-    CompressOptions ─┬─ segpress.api.compress(**fields)             (the Python API)
-                     ├─ segpress.cli_options → compress, batch      (Typer options, --help from "help")
-                     ├─ segpress.batch.settings.JobSettings         (what a re-run's fingerprint hashes)
-                     └─ segpress.server.schemas.CompressOptions     (the form and JSON fields, from "doc")
+    CompressOptions ─┬─ segpress.api.compress(**fields)                  (the Python API)
+                     ├─ segpress.cli.typer_options → compress, batch     (Typer options, --help from "help")
+                     ├─ segpress.batch.settings.JobSettings              (what a re-run's fingerprint hashes)
+                     └─ segpress.server.schemas.CompressOptions          (the form and JSON fields, from "doc")
 
 What decides the importance (a mask, a label map, a segmenter, the policy, text) is not an option of
 the encode: each front end takes it its own way, under the one rule of :func:`check_sources`.

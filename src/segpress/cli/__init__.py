@@ -10,7 +10,9 @@ Every user-fixable failure is one line on stderr (``error: ...``) and a non-zero
 
 A module a command group: ``compress``, ``segment``, ``measure`` (evaluate, bench), ``info`` (inspect,
 formats), ``batch`` and ``serve``, registered here in the order ``--help`` lists them. ``console`` holds
-the two consoles the commands print to (tests swap them) and ``shared`` the options several commands take.
+the two consoles the commands print to (tests swap them) and ``shared`` the options several commands take;
+``typer_options`` makes the compress options into Typer options (compress, batch), ``results`` prints
+compress's rows and ``help_layout`` lays out ``--help``.
 """
 
 from __future__ import annotations
@@ -20,17 +22,17 @@ from typing import Annotated
 
 import typer
 
-from ..cli_help import HelpCommand
 from ..errors import OptionError, SegpressError
 from . import batch, compress, console, info, measure, segment, serve
 from .console import InputFailed
+from .help_layout import HelpCommand
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Semantic-segmentation-guided image compression: bytes where the picture matters.",
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # help printed as written, in Click's plain layout (segpress.cli_help)
+    rich_markup_mode=None,  # help printed as written, in Click's plain layout (segpress.cli.help_layout)
 )
 for command in (compress.compress, segment.segment, measure.evaluate, measure.bench, info.inspect, info.formats,
                 batch.batch, serve.serve):

@@ -9,9 +9,9 @@ from typing import Annotated, Optional
 import typer
 
 from .. import codecs
-from ..cli_options import COMPRESS_OPTIONS, OptionValues, with_compress_options
 from . import console
 from .shared import PolicyOption, SegmenterOption, TextOption, TextScaleOption
+from .typer_options import COMPRESS_OPTIONS, OptionValues, with_compress_options
 
 
 @with_compress_options({

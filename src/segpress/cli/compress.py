@@ -10,14 +10,14 @@ from typing import Annotated, Optional
 import typer
 
 from .. import codecs
-from ..cli_options import COMPRESS_OPTIONS, OptionValues, with_compress_options
-from ..cli_results import CompressProgress, ResultTable, baseline_notes, compress_columns, display_path, what_ran
 from ..errors import CodecError, OptionError, SegpressError
 from ..imageio import atomic_write, companion_names, output_path
 from ..options import CompressOptions, check_sources
 from . import console
 from .console import InputFailed
+from .results import CompressProgress, ResultTable, baseline_notes, compress_columns, display_path, what_ran
 from .shared import OverwriteOption, PolicyOption, QuietOption, TextOption, TextScaleOption, load_segmenter
+from .typer_options import COMPRESS_OPTIONS, OptionValues, with_compress_options
 
 
 def _choose_codec(format: str | None, output: str, many: bool) -> codecs.Codec:

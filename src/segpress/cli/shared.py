@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..datasets import LabelSet
 
 # Options several commands take, declared once so that their help reads the same everywhere (the
-# compress options come from segpress.options, through cli_options).
+# compress options come from segpress.options, through cli.typer_options).
 PolicyOption = Annotated[str, typer.Option(help="Policy preset name or TOML/YAML file (class -> importance).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 OverwriteOption = Annotated[bool, typer.Option(help="Replace existing output files (inputs are never replaced).")]

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 
 if TYPE_CHECKING:  # the API (and SciPy with it) loads when a command runs, not for --help
-    from .api import CompressResult
+    from ..api import CompressResult
 
 GAP = "  "
 ELLIPSIS = "…"

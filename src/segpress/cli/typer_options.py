@@ -19,7 +19,7 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
-from .options import CompressOptions, parse_length
+from ..options import CompressOptions, parse_length
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 OptionValues = dict[str, Any]
