@@ -24,6 +24,7 @@ os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 from server_inputs import chelsea_jpeg  # noqa: E402
 
 import segpress  # noqa: E402
+from segpress.api import FALLBACK_HINT  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -190,19 +191,7 @@ def test_a_fallback_says_which_file_was_written_and_what_it_replaced(browser_pag
     shown = sequence(page)
     page.set_input_files("#file", str(photo))
     wait_for_result(page, shown)
-    # The default preset, JPEG and qualities (the tests before leave the cat at weight 20, hence no important
-    # region, a size target and JPEG XL); each change is one more encode.
-    changes = [
-        (lambda: page.input_value("#preset") != "default", lambda: page.select_option("#preset", "default")),
-        (lambda: not page.is_checked("input[name=mode][value=quality]"),
-         lambda: page.check("input[name=mode][value=quality]")),
-        (lambda: page.input_value("#format") != "jpeg", lambda: page.select_option("#format", "jpeg")),
-    ]
-    for needed, change in changes:
-        if needed():
-            shown = sequence(page)
-            change()
-            wait_for_result(page, shown)
+    settle_on_defaults(page)  # the tests before leave the cat at weight 20 (no important region), a size target, JPEG XL
     page.route("**/api/v1/images/*/compress", as_fallback)
     try:
         page.fill("#roi-quality", "80")
@@ -214,4 +203,120 @@ def test_a_fallback_says_which_file_was_written_and_what_it_replaced(browser_pag
         page.unroute("**/api/v1/images/*/compress")
     page.fill("#roi-quality", "85")
     assert eventually(lambda: not page.is_visible("#stat-adaptive"), seconds=60)  # a real answer: no fallback here
+    assert not problems, problems
+
+
+def settle_on_defaults(page) -> None:
+    """The default preset, JPEG and qualities, whatever the tests before left; each change is one more encode."""
+    changes = [
+        (lambda: page.input_value("#preset") != "default", lambda: page.select_option("#preset", "default")),
+        (lambda: not page.is_checked("input[name=mode][value=quality]"),
+         lambda: page.check("input[name=mode][value=quality]")),
+        (lambda: page.input_value("#format") != "jpeg", lambda: page.select_option("#format", "jpeg")),
+    ]
+    for needed, change in changes:
+        if needed():
+            shown = sequence(page)
+            change()
+            wait_for_result(page, shown)
+
+
+class CompressLog:
+    """A route on the page's compress requests: what each asked and answered; ``fake_fallback`` turns the
+    comparison step of a request that allows the fallback into one (as the API words it)."""
+
+    def __init__(self, fake_fallback: bool = False):
+        self.fake_fallback = fake_fallback
+        self.exchanges: list[tuple[dict, dict]] = []
+
+    def __call__(self, route):
+        asked = route.request.post_data_json
+        response = route.fetch()
+        body = response.json()
+        summary = body["summary"]
+        if self.fake_fallback and asked.get("fallback", True) and summary.get("uniform_size") is not None:
+            note = f"uniform jpeg quality 80 written: it was smaller ({FALLBACK_HINT})"
+            summary.update(fallback=True, saving=0.0, adaptive_size=54_321, adaptive_psnr_inside=33.25,
+                           notes=[*summary["notes"], note])
+        self.exchanges.append((asked, summary))
+        route.fulfill(response=response, json=body)
+
+    def last(self, compared: bool = True) -> tuple[dict, dict]:
+        return next(e for e in reversed(self.exchanges) if bool(e[0].get("compare")) == compared)
+
+
+def test_keep_the_region_adaptive_file(browser_page, tmp_path):
+    page, _url, problems, _ = browser_page
+    photo = tmp_path / "chelsea.jpg"
+    photo.write_bytes(chelsea_jpeg())
+    shown = sequence(page)
+    page.set_input_files("#file", str(photo))
+    wait_for_result(page, shown)
+    settle_on_defaults(page)
+    assert not page.is_checked("#keep-adaptive")
+
+    log = CompressLog(fake_fallback=True)
+    page.route("**/api/v1/images/*/compress", log)
+    try:
+        page.fill("#roi-quality", "80")
+        assert eventually(lambda: page.is_visible("#stat-adaptive"), seconds=60)
+        note = page.inner_text("#stat-note")
+        assert "“Keep the region-adaptive file” keeps it" in note and "--no-fallback" not in note
+
+        page.check("#keep-adaptive")  # the label's text names the checkbox
+        assert page.get_by_label("Keep the region-adaptive file").is_checked()
+        # (Page calls first: the sync API runs the route's handler only while the test talks to the page.)
+        assert eventually(lambda: not page.is_visible("#stat-adaptive") and not page.is_visible("#busy")
+                          and log.exchanges[-1][0].get("fallback") is False, seconds=60)
+        asked, summary = log.last(compared=True)
+        assert asked["fallback"] is False and summary["fallback"] is None  # the server did not check
+        assert shown_bytes(page) == summary["size"]
+        assert "uniform file" not in page.inner_text("#stat-saving") and "%" in page.inner_text("#stat-saving")
+        assert "--no-fallback" not in page.inner_text("#stat-note")
+    finally:
+        page.unroute("**/api/v1/images/*/compress")
+    shown = sequence(page)
+    page.uncheck("#keep-adaptive")
+    wait_for_result(page, shown)
+    assert not problems, problems
+
+
+def test_the_scene_floor_reaches_the_server_and_its_figures_show(browser_page, tmp_path):
+    page, _url, problems, _ = browser_page
+    settle_on_defaults(page)
+    assert not page.is_checked("#scene-floor") and page.is_disabled("#scene-fidelity")
+    assert not page.is_visible("#stat-scene")
+
+    log = CompressLog()
+    page.route("**/api/v1/images/*/compress", log)
+    try:
+        page.get_by_label("Scene floor").check()
+        page.fill("#scene-fidelity", "0.9")
+        assert page.inner_text("#scene-fidelity-value") == "0.90"
+        assert eventually(lambda: not page.is_visible("#busy") and page.is_visible("#stat-scene")
+                          and any(a.get("scene_fidelity") == 0.9 and a.get("compare") for a, _ in log.exchanges),
+                          seconds=90)
+        asked, summary = log.last(compared=True)
+        assert asked["scene_fidelity"] == 0.9 and summary["scene_fidelity"] == 0.9
+        reached = summary["scene_agreement"] >= 0.9
+        assert page.inner_text("#stat-scene") == f"90 %, {'reached' if reached else 'not reached'}"
+        assert page.inner_text("#stat-scene-kept") == f"{100 * summary['scene_agreement']:.1f} %"
+        assert page.inner_text("#stat-scene-bg").startswith(f"{summary['scene_bg_quality']:g} / ")
+
+        # Narrow: the controls stay reachable, nothing runs off the side.
+        page.set_viewport_size({"width": 380, "height": 800})
+        assert page.is_visible("#keep-adaptive") and page.is_visible("#scene-fidelity")
+        assert page.eval_on_selector("html", "html => html.scrollWidth") <= 380
+        box = page.locator("#scene-fidelity").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 380
+
+        page.set_viewport_size({"width": 1400, "height": 900})
+        shown = sequence(page)
+        page.uncheck("#scene-floor")
+        wait_for_result(page, shown)
+        assert eventually(lambda: not page.is_visible("#stat-scene"))
+        assert "scene_fidelity" not in log.exchanges[-1][0]  # off: the preset's floor (off in the presets)
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 900})
+        page.unroute("**/api/v1/images/*/compress")
     assert not problems, problems

@@ -58,6 +58,9 @@ __all__ = [
 ]
 
 
+# How to keep the region-adaptive file, in the fallback's note (in CLI words; the server's page shows its own).
+FALLBACK_HINT = "--no-fallback keeps the adaptive file"
+
 @dataclass
 class CompressResult:
     """The encoded file and what it cost and kept. ``data`` is a complete file in ``format``."""
@@ -378,7 +381,7 @@ def _use_uniform(result: CompressResult, codec: codecs.Codec, loaded: LoadedImag
     if target_bytes is not None:
         why = (f"within the budget the region-adaptive file had {result.adaptive_psnr_inside:.2f} dB inside, "
                f"this one {result.psnr_inside:.2f} dB")
-    result.notes.append(f"uniform {codec.name} quality {quality} written: {why} (--no-fallback keeps the adaptive file)")
+    result.notes.append(f"uniform {codec.name} quality {quality} written: {why} ({FALLBACK_HINT})")
 
 
 def _describe_rate(result: CompressResult, quality: int, target_bytes: int | None) -> None:

@@ -2,7 +2,8 @@
 //
 //   file ─ POST /api/v1/segment ─ id, class shares ─┬─ original.png (before), labels.png (overlay)
 //                                                   └─ POST /api/v1/images/{id}/compress (weights, format,
-//                                                      qualities or target) ─ file (after, download) + figures
+//                                                      qualities or target, fallback, scene floor)
+//                                                      ─ file (after, download) + figures
 //
 // Only one compress request is in flight at a time; changes made meanwhile are sent when it returns
 // (the latest settings win), and slider moves are debounced.
@@ -25,7 +26,12 @@
     divider: $("divider"), split: $("split"), opacity: $("opacity"), splitControl: $("split-control"),
     opacityControl: $("opacity-control"), zoomValue: $("zoom-value"), tagRight: $("tag-right"),
     busy: $("busy"), legend: $("legend"), tabCompare: $("tab-compare"), tabSegments: $("tab-segments"),
+    keepAdaptive: $("keep-adaptive"), sceneFloor: $("scene-floor"), sceneFidelity: $("scene-fidelity"),
+    sceneFidelityValue: $("scene-fidelity-value"),
   };
+  // The fallback's note names the CLI's option (api.FALLBACK_HINT); here the checkbox does it.
+  const CLI_FALLBACK_HINT = "(--no-fallback keeps the adaptive file)";
+  const PAGE_FALLBACK_HINT = "(“Keep the region-adaptive file” keeps it)";
 
   const state = {
     classes: [],          // [{index, name, colour}]
@@ -272,7 +278,10 @@
       weights: state.weights,
       preview: !DISPLAYABLE.has(format.media_type),
       name: state.file ? state.file.name : null,
+      fallback: !el.keepAdaptive.checked,
     };
+    // Off: not sent, so the preset's floor applies (off in every preset).
+    if (el.sceneFloor.checked) body.scene_fidelity = Number(el.sceneFidelity.value);
     if (document.querySelector("input[name=mode]:checked").value === "size") {
       body.target_size = `${Math.max(1, Math.round(Number(el.targetKb.value) || 1))}KB`;
     } else {
@@ -376,7 +385,8 @@
     $("stat-qualities").textContent = `${+s.roi_quality.toFixed(1)} / ${+s.bg_quality.toFixed(1)}`;
     $("stat-input").textContent = `${bytesText(result.input_size)}, ${(8 * result.input_size / (s.width * s.height)).toFixed(2)} bpp`;
     $("stat-time").textContent = `${(s.encode_seconds * 1000).toFixed(0)} ms / ${answerMs.toFixed(0)} ms`;
-    const notes = [...(s.notes || [])];
+    showSceneFloor(s);
+    const notes = (s.notes || []).map((note) => note.replace(CLI_FALLBACK_HINT, PAGE_FALLBACK_HINT));
     if (s.rate_note) notes.push(`target: ${s.rate_note}`);
     el.note.textContent = notes.join("; ");
     el.note.hidden = notes.length === 0;
@@ -391,8 +401,20 @@
     el.wrap.dataset.ready = "true";
     let saving = "measuring the saving…";
     if (compared) saving = s.saving == null ? "no important region"
-      : s.fallback ? "uniform file: the region-adaptive one was not better" : `${percent(s.saving, 1)} smaller than uniform`;
+      : s.fallback ? "uniform file: the region-adaptive one was not better"
+        : s.saving < 0 ? `${percent(-s.saving, 1)} larger than uniform` : `${percent(s.saving, 1)} smaller than uniform`;
     setStatus(`${state.image.width}×${state.image.height} · ${bytesText(s.size)} · ${saving}`);
+  }
+
+  // The scene floor's figures (measured on the region-adaptive file), when a floor was on.
+  function showSceneFloor(s) {
+    const on = s.scene_fidelity != null && s.scene_agreement != null;
+    for (const item of document.querySelectorAll(".scene-stat")) item.hidden = !on;
+    if (!on) return;
+    const reached = s.scene_agreement >= s.scene_fidelity;
+    $("stat-scene").textContent = `${percent(s.scene_fidelity)}, ${reached ? "reached" : "not reached"}`;
+    $("stat-scene-kept").textContent = percent(s.scene_agreement, 1);
+    $("stat-scene-bg").textContent = `${+s.scene_bg_quality.toFixed(1)} / ${(s.scene_seconds * 1000).toFixed(0)} ms`;
   }
 
   // ---- viewer: zoom, pan, split --------------------------------------------------------------
@@ -533,6 +555,15 @@
       });
     }
     el.targetKb.addEventListener("input", () => { el.targetKb.dataset.touched = "true"; scheduleCompress(); });
+    el.keepAdaptive.addEventListener("change", scheduleCompress);
+    el.sceneFloor.addEventListener("change", () => {
+      el.sceneFidelity.disabled = !el.sceneFloor.checked;
+      scheduleCompress();
+    });
+    el.sceneFidelity.addEventListener("input", () => {
+      el.sceneFidelityValue.textContent = Number(el.sceneFidelity.value).toFixed(2);
+      scheduleCompress();
+    });
 
     // Drop anywhere on the page.
     let depth = 0;
