@@ -370,3 +370,20 @@ def test_grey_webp_is_measured_as_grey(photo, region):
     grey = np.asarray(Image.fromarray(photo).convert("L"))
     result = segpress.compress(grey, importance=region, format="webp", target_size="2KB")
     assert result.size <= 2000 and result.psnr_inside > result.psnr_outside
+
+
+@pytest.mark.parametrize(("adaptive", "interpolated", "reaching", "falls_back"), [
+    (1712, 1713.8, 1680, True),   # sizes not monotone in the quality (JPEG XL at a few KB, MSRC bench)
+    (1700, 1690.0, 1750, False),  # within one quality step: above the interpolation, below every real file
+    (1800, 1700.0, 1750, True),
+    (1600, 1700.0, 1750, False),
+])
+def test_the_fallback_is_judged_by_the_real_uniform_file(adaptive, interpolated, reaching, falls_back):
+    """The ground rule is about files: fall back exactly when the uniform file that reaches the PSNR is not larger."""
+    from segpress.uniform import UniformMatch, fallback_file
+
+    match = UniformMatch(size=interpolated, quality=70.06, encodes=1, reached=True, data=b"u" * reaching,
+                         data_quality=71, data_psnr=33.6)
+    chosen = fallback_file(codecs.get("jpeg"), np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), bool), adaptive,
+                           33.5, match, None, None, None)
+    assert (chosen == (match.data, 71)) if falls_back else chosen is None

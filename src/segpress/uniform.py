@@ -177,9 +177,11 @@ def fallback_file(codec: Codec, pixels: np.ndarray, region: np.ndarray, adaptive
     if match.data is None or match.data_quality is None:
         return None
     if target_bytes is None:
-        # Between two whole qualities the adaptive file can be above the interpolated size and still
-        # smaller than the uniform file that reaches its PSNR: then no real uniform file beats it.
-        wins = adaptive_size >= match.size and len(match.data) <= adaptive_size
+        # Judged by the real file, not the interpolated size: between two whole qualities the adaptive
+        # file can be above the interpolated size and still smaller than the uniform file that reaches its
+        # PSNR (then no real uniform file beats it), and where file sizes are not monotone in the quality
+        # (JPEG XL at a few KB) it can be below the interpolated size and still larger than that file.
+        wins = len(match.data) <= adaptive_size
         return (match.data, match.data_quality) if wins else None
     if len(match.data) > target_bytes or not (match.data_psnr or 0.0) > adaptive_psnr:
         return None
