@@ -167,7 +167,7 @@ def fallback_file(codec: Codec, pixels: np.ndarray, region: np.ndarray, adaptive
 
     ``match``: the uniform encode with the adaptive file's PSNR inside. Without a size target: the
     smallest uniform file ``match`` measured that reaches that PSNR, when the adaptive file is not
-    smaller than it (nor than the interpolated size); no encode more. (Within one quality step of the
+    smaller than it; no encode more. (Within one quality step of the
     uniform curve the interpolated saving can be slightly negative while every uniform file that reaches
     the PSNR is bigger: the adaptive file is then kept, and the saving shows the small loss.) With a size target: the uniform file within the budget has the better PSNR
     inside exactly when that smallest reaching file fits the budget (PSNR and size grow with the
