@@ -185,7 +185,7 @@ def test_large_images_run_at_a_bounded_working_size():
 
 @pytest.mark.parametrize("length", [1056, 1500, 2240, 3008, 9000])
 def test_tiles_cover_each_side_once_with_context_on_inner_sides(length):
-    tiles = textdet._tiles(length, textdet.TILE_SIDE)
+    tiles = textdet.detector._tiles(length, textdet.TILE_SIDE)
     kept = np.zeros(length, int)
     for keep, run in tiles:
         kept[keep] += 1
@@ -447,12 +447,12 @@ def without_extra(monkeypatch):
     def missing(name):
         raise metadata.PackageNotFoundError(name)
 
-    textdet._loaded_detector.cache_clear()
-    textdet._recogniser.cache_clear()
-    monkeypatch.setattr(textdet.metadata, "files", missing)
+    textdet.shared._loaded_detector.cache_clear()
+    textdet.reading._recogniser.cache_clear()
+    monkeypatch.setattr(textdet.models.metadata, "files", missing)
     yield
-    textdet._loaded_detector.cache_clear()
-    textdet._recogniser.cache_clear()
+    textdet.shared._loaded_detector.cache_clear()
+    textdet.reading._recogniser.cache_clear()
 
 
 def test_without_the_extra_the_api_names_it(without_extra, coffee_text):
