@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from segpress.bench.blocks import num, pct, points
+from segpress.imageio import atomic_write
 
 DATASETS = (
     ("bench-camvid", "CamVid val"),
@@ -24,19 +24,6 @@ DATASETS = (
     ("bench-photos", "scikit-image photos"),
 )
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-
-
-def pct(value: float | None) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:+.1f} %"
-
-
-def num(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
-
-
-def points(value: float | None) -> str:
-    """A difference of mIoU (0..1) in percentage points."""
-    return "n/a" if value is None else f"{100 * value:+.1f} pp"
 
 
 def at(curve: list[dict[str, Any]], quality: int) -> dict[str, Any]:
@@ -113,10 +100,7 @@ def replace_between_markers(readme: Path, text: str) -> None:
     before, rest = content.split(START)
     _, after = rest.split(END)
     updated = f"{before}{START}\n{text}\n{END}{after}"
-    with tempfile.NamedTemporaryFile("w", dir=readme.parent, delete=False, encoding="utf-8", suffix=".tmp") as tmp:
-        tmp.write(updated)
-    os.chmod(tmp.name, 0o644)
-    os.replace(tmp.name, readme)
+    atomic_write(readme, updated.encode("utf-8"), overwrite=True)
 
 
 def main(argv: list[str]) -> int:

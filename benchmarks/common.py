@@ -26,6 +26,7 @@ from rich.progress import Progress
 from scipy import ndimage
 from skimage import data, draw, morphology
 
+from segpress.bench.blocks import pct  # noqa: F401  (the scripts' percentage format, as in the reports)
 from segpress.metrics import bd_rate
 from segpress.train.photos import photo_split
 
@@ -218,6 +219,3 @@ def target(value: float | None, limit: float, at_most: bool, unit: str) -> dict[
     met = value is not None and (value <= limit if at_most else value >= limit)
     return {"value": value, "text": f"{'<=' if at_most else '>='} {limit:g} {unit}", "met": met}
 
-
-def pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1f} %"

@@ -90,3 +90,8 @@ def num(value: float | None, digits: int = 2) -> str:
 
 def share(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f} %"
+
+
+def points(value: float | None) -> str:
+    """A difference of two shares (0..1) in percentage points."""
+    return "n/a" if value is None else f"{100 * value:+.1f} pp"

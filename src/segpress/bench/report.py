@@ -16,7 +16,7 @@ from typing import Any
 
 from segpress.imageio import atomic_write
 
-from .blocks import Block, num, pct, share, to_html, to_markdown
+from .blocks import Block, num, pct, points, share, to_html, to_markdown
 from .plots import CROP_SIDE, crop_figure, equal_bytes_plot, rd_plot, task_plot
 from .settings import MODES, BenchSettings
 from .summary import BD_METRICS, group
@@ -272,8 +272,8 @@ def _equal_bytes_blocks(summary: dict[str, Any], described: dict[str, Any], imag
             cells = comparison["formats"][format]
             verdict = {True: "yes", False: "no", None: "n/a"}[cells["not_below"]]
             worse = sum(1 for point in cells["points"] if point["difference"] < 0)
-            rows.append([f"{format} {mode}", f"{len(cells['points'])}", _points(cells["mean_difference"]),
-                         _points(cells["min_difference"]), f"{verdict}" + (f" ({worse} below)" if worse else "")])
+            rows.append([f"{format} {mode}", f"{len(cells['points'])}", points(cells["mean_difference"]),
+                         points(cells["min_difference"]), f"{verdict}" + (f" ({worse} below)" if worse else "")])
     blocks.append(Block("table", headers=["", "points compared", "mean difference", "smallest difference",
                                           "semantic >= uniform"], rows=rows))
     if "adaptive" in comparisons and fallback["all"]["fired"]:
@@ -282,10 +282,6 @@ def _equal_bytes_blocks(summary: dict[str, Any], described: dict[str, Any], imag
     if "equal_bytes" in images:
         blocks.append(Block("image", "mIoU against bpp, per format", items=[images["equal_bytes"]]))
     return blocks
-
-
-def _points(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:+.1f} pp"
 
 
 def _task_blocks(summary: dict[str, Any], described: dict[str, Any], images: dict[str, str]) -> list[Block]:
