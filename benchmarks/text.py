@@ -7,9 +7,11 @@ backgrounds are the other half of the photos). For the scenes of one set of seed
 
 1. *detection per line*: each detector's boxes against the lines' boxes (the ink's bounding box with a
    margin of 0.2 x the font size), matched one to one by IoU >= MATCH_IOU, best pairs first; recall by
-   font size and precision (boxes matching no line / all boxes), for segpress's detector at its
-   default and at other working scales, and the package's own pipeline at its defaults (``RapidOCR``
-   with detection only: the shorter side brought up to 736 px, float32);
+   font size and precision (boxes matching no line / all boxes), for segpress's detector (the shipped
+   student) at its default and at other working scales, PP-OCRv4's detector run by segpress in int8 as
+   it was before the student (0.75 for ``--text``, 1.5 for the ``text`` preset), and the package's own
+   pipeline at its defaults (``RapidOCR`` with detection only: the shorter side brought up to 736 px,
+   float32);
 2. *false boxes*: the share of the picture each detector marks as text on pictures without rendered text
    (the scikit-image backgrounds and, with the photos, bsds500 photos), target < 1 %;
 3. *detection cost*: wall and CPU ms per megapixel, best of TIMING_REPEATS passes over the scenes, every
@@ -18,10 +20,10 @@ backgrounds are the other half of the photos). For the scenes of one set of seed
    where its OCR agreement first drops below UNIFORM_FLOOR and uniform q8's size; there, segpress with
    rate control (never over the budget) with the ``text`` preset as shipped (its detector at the
    preset's ``text_scale``), with the text source alone (an all-zero mask plus text, the default
-   detector) and with the ``text`` preset and the detector at other scales (PRESET_SCALES), against
-   uniform;
+   detector), with the ``text`` preset and the detector at other scales (PRESET_SCALES) and with the
+   ``text`` preset and PP-OCR at 1.5 (as shipped before the student), against uniform;
 5. *large photos* (``--large``): 3840x2880 mosaics of such crops with as many lines per crop, for the
-   default detector and the working-size cap it had before (BEFORE_MAX_SIDE).
+   default detector and PP-OCR int8 at 0.75 (the default before).
 
 OCR agreement: PP-OCRv4's recogniser of the same package (``segpress.text.read_text``) reads every line
 (its box plus OCR_PAD pixels) in the original and the decoded image; per line ``1 - edit distance /
@@ -70,20 +72,33 @@ from segpress.codecs import EncodeSettings, Metadata
 from segpress.metrics import psnr
 from segpress.policy import PRESETS
 from segpress.ratecontrol import decode_like
-from segpress.text import DEFAULT_MAX_SIDE, DEFAULT_SCALE, TILE_SIDE, TextDetector, default_detector, read_text
+from segpress.text import (
+    DEFAULT_MAX_SIDE,
+    DEFAULT_SCALE,
+    PPOCR_SCALE,
+    TILE_SIDE,
+    TextDetector,
+    default_detector,
+    ppocr_network,
+    read_text,
+    student_network,
+)
 
 Box = tuple[int, int, int, int]
 PER_SEED = 12  # scenes per seed: 3 seeds x 12 scenes x 5 lines
 OCR_SCENES = 12
-# segpress's detector at other working scales (int8), for the recall / cost trade-off.
-SCALES = (0.7, 1.0, 1.5)  # 0.7: the default before issue 18
+# segpress's detector (the student) at other working scales, for the recall / cost trade-off.
+SCALES = tuple(scale for scale in (0.75, 1.0) if scale != DEFAULT_SCALE)
+# PP-OCRv4 det in int8 as segpress ran it before the student: --text at 0.75, the text preset at 1.5.
+PPOCR_SCALES = (PPOCR_SCALE, 1.5)
 PACKAGE = "rapidocr defaults"
 UNIFORM_QUALITIES = (90, 80, 70, 60, 50, 40, 35, 30, 25, 20, 15, 12, 10, 8, 6, 5, 4, 3, 2, 1)
 UNIFORM_FLOOR = 0.80  # the issue: "the size where uniform JPEG drops below 80 %"
 Q8 = 8
 # The text preset at other detector scales (--text-scale), beside the preset as shipped (its own text_scale).
-PRESET_SCALES = tuple(scale for scale in (DEFAULT_SCALE, 1.0, 1.5) if scale != PRESETS["text"].text_scale)
-SETUPS = ("uniform", "text", "text-only", *(f"text@{scale:g}" for scale in PRESET_SCALES))
+PRESET_SCALES = tuple(scale for scale in (0.75, 1.0) if scale != (PRESETS["text"].text_scale or DEFAULT_SCALE))
+PPOCR_PRESET = "text, PP-OCR int8@1.5 (before)"
+SETUPS = ("uniform", "text", "text-only", *(f"text@{scale:g}" for scale in PRESET_SCALES), PPOCR_PRESET)
 TARGETS = {  # the issue's targets, on the held-out seeds
     "recall_16_plus": (">=", 0.95), "recall_12_14": (">=", 0.85), "precision": (">=", 0.95),
     "false_share": ("<", 0.01), "agreement_text_where_uniform_fails": (">=", 0.95),
@@ -94,19 +109,27 @@ OCR_PAD = 4
 TEXT_FREE_PHOTOS = 20
 LARGE_GRID = (6, 6)  # large scenes: 3840 x 2880 mosaics of 640 x 480 crops, as a 12 MP photo with small text
 LARGE_PER_SEED = 1
-BEFORE_MAX_SIDE = 1600  # the working side's cap before large photos ran in tiles
 
 
 # --- detectors -----------------------------------------------------------------------------------------
 
 
 def default_label() -> str:
-    return f"segpress int8@{DEFAULT_SCALE:g} (default)"
+    return f"segpress student@{DEFAULT_SCALE:g} (default)"
+
+
+def ppocr_label(scale: float) -> str:
+    return f"PP-OCRv4 int8@{scale:g}" + (" (default before)" if scale == PPOCR_SCALE else " (text preset before)")
 
 
 @functools.lru_cache(maxsize=None)
 def scaled_detector(scale: float) -> TextDetector:
-    return TextDetector(scale=scale)
+    return TextDetector(student_network(), scale=scale)
+
+
+@functools.lru_cache(maxsize=None)
+def ppocr_detector(scale: float) -> TextDetector:
+    return TextDetector(ppocr_network("int8"), scale=scale)
 
 
 @functools.lru_cache(maxsize=1)
@@ -143,15 +166,15 @@ def detectors() -> dict[str, Callable[[np.ndarray], tuple[list[Box], float]]]:
         return boxes, float(marked.mean())
 
     found = {default_label(): segpress_detector(default_detector())}
-    found |= {f"segpress int8@{scale:g}": segpress_detector(scaled_detector(scale)) for scale in SCALES}
+    found |= {f"segpress student@{scale:g}": segpress_detector(scaled_detector(scale)) for scale in SCALES}
+    found |= {ppocr_label(scale): segpress_detector(ppocr_detector(scale)) for scale in PPOCR_SCALES}
     found[PACKAGE] = package
     return found
 
 
 def large_detectors() -> dict[str, Callable[[np.ndarray], tuple[list[Box], float]]]:
-    """The default detector against the cap it had before (the package's pipeline is left out here: at its
-    defaults it runs float32 on all 11 MP, about 15 s per picture on 2 cores)."""
-    before = TextDetector(max_side=BEFORE_MAX_SIDE)
+    """The default detector against PP-OCR at 0.75, the default before (the package's pipeline is left out
+    here: at its defaults it runs float32 on all 11 MP, about 15 s per picture on 2 cores)."""
 
     def run(detector: TextDetector) -> Callable[[np.ndarray], tuple[list[Box], float]]:
         def detect(pixels: np.ndarray) -> tuple[list[Box], float]:
@@ -159,7 +182,7 @@ def large_detectors() -> dict[str, Callable[[np.ndarray], tuple[list[Box], float
             return found.boxes, found.share
         return detect
 
-    return {default_label(): run(default_detector()), f"segpress int8@{DEFAULT_SCALE:g}, max_side {BEFORE_MAX_SIDE} (before)": run(before)}
+    return {default_label(): run(default_detector()), ppocr_label(PPOCR_SCALE): run(ppocr_detector(PPOCR_SCALE))}
 
 
 # --- detection per line ------------------------------------------------------------------------------
@@ -265,7 +288,8 @@ def ocr_record(scene: Scene) -> dict[str, Any]:
         budgets["uniform_fails"] = failing
     zeros = np.zeros(scene.pixels.shape[:2], np.float32)
     calls = {"text": {"policy": "text"}, "text-only": {"importance": zeros, "text": True},
-             **{f"text@{scale:g}": {"policy": "text", "text": scaled_detector(scale)} for scale in PRESET_SCALES}}
+             **{f"text@{scale:g}": {"policy": "text", "text": scaled_detector(scale)} for scale in PRESET_SCALES},
+             PPOCR_PRESET: {"policy": "text", "text": ppocr_detector(1.5)}}
     results = {}
     for key, point in budgets.items():
         row: dict[str, Any] = {"quality": point["quality"], "uniform": point}
@@ -336,8 +360,9 @@ def ocr_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def preset_label() -> str:
-    """The detector row the text preset runs (its own text_scale), among SCALES."""
-    return f"segpress int8@{PRESETS['text'].text_scale:g}"
+    """The detector row the text preset runs (its own text_scale)."""
+    scale = PRESETS["text"].text_scale
+    return default_label() if scale in (None, DEFAULT_SCALE) else f"segpress student@{scale:g}"
 
 
 def targets(summary: dict[str, Any]) -> dict[str, Any]:
@@ -414,8 +439,7 @@ def markdown(document: dict[str, Any]) -> str:
         g = s["large"]
         lines += ["", f"## Large photos: {g['scenes']} scenes of {g['size'][0]}x{g['size'][1]} with {g['lines']} lines", "",
                   f"Mosaics of {LARGE_GRID[0]}x{LARGE_GRID[1]} crops like the scenes above, {LINES_PER_SCENE} lines per crop: "
-                  "a phone photo with small text in it. The default runs at its scale in tiles; before, the working "
-                  f"image's longer side was capped at {BEFORE_MAX_SIDE} (here a scale of {BEFORE_MAX_SIDE / g['size'][0]:.2f}).", "",
+                  "a phone photo with small text in it. Both run at their scale in tiles.", "",
                   "| Detector | recall 12-14 px | recall 16-32 px | precision (boxes) | wall ms/MP | CPU ms/MP |",
                   "|---|---|---|---|---|---|"]
         for label, d in g["detectors"].items():
@@ -520,8 +544,9 @@ def main(argv: list[str]) -> None:
         "backgrounds": ("scikit-image pictures and ../shared/photos urban100 + sun_hays80"
                         if args.photos else "scikit-image pictures"),
         "match_iou": MATCH_IOU, "uniform_floor": UNIFORM_FLOOR, "uniform_qualities": UNIFORM_QUALITIES,
-        "detector": {"scale": DEFAULT_SCALE, "precision": "int8", "max_side": DEFAULT_MAX_SIDE, "tile_side": TILE_SIDE,
-                     "scales": SCALES, "text_preset_scale": PRESETS["text"].text_scale},
+        "detector": {"network": student_network().name, "scale": DEFAULT_SCALE, "max_side": DEFAULT_MAX_SIDE,
+                     "tile_side": TILE_SIDE, "scales": SCALES, "ppocr_scales": PPOCR_SCALES,
+                     "text_preset_scale": PRESETS["text"].text_scale},
         "large": {"per_seed": args.large, "grid": LARGE_GRID},
         "timing": f"time.perf_counter / process_time, best of {TIMING_REPEATS} passes",
     }

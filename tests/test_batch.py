@@ -36,6 +36,7 @@ from segpress.batch.storage import parse_storage_options
 from segpress.cli import main
 from segpress.errors import OptionError
 from segpress.policy import PRESETS
+from segpress.text import DEFAULT_SCALE as DEFAULT_TEXT_SCALE
 
 PHOTOS = ["a.png", "b.jpg", "sub/c.png", "sub/deeper/d.tif"]
 
@@ -412,7 +413,7 @@ def test_text_detection_in_a_batch_gives_what_compress_gives(tmp_path: Path, cap
     # another fingerprint (a re-run redoes the job).
     on = job_settings(text=True, text_scale=0.8)
     assert on.text and on.text_scale == 0.8
-    assert job_settings(policy="text").text_scale == PRESETS["text"].text_scale  # the preset's own scale
+    assert job_settings(policy="text").text_scale == (PRESETS["text"].text_scale or DEFAULT_TEXT_SCALE)  # the preset's own, or the default
     assert job_settings(policy="text", text_scale=0.8).text_scale == 0.8
     assert job_settings(policy="text").text and not job_settings(policy="text", text=False).text
     assert len({on.fingerprint(), job_settings(text=True).fingerprint(), job_settings().fingerprint()}) == 3

@@ -7,6 +7,7 @@ on photos and plain grounds) or real: ``skimage.data.page()`` is a photograph of
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from importlib import metadata
@@ -95,43 +96,55 @@ def page() -> np.ndarray:
 # --- the detector ------------------------------------------------------------------------------------
 
 
-def test_model_comes_from_the_installed_package():
+def test_the_default_detector_is_the_shipped_student():
+    network = textdet.student_network()
+    assert network.path.is_file() and network.path.name == textdet.STUDENT_FILE
+    assert network.path.parent.name == "models" and "segpress" in network.path.parts
+    assert network.scale == textdet.DEFAULT_SCALE  # the JSON and the CLI's default agree
+    built = TextDetector()
+    assert built.path == network.path and built.scale == network.scale
+    assert (built.threshold, built.unclip_ratio) == (network.threshold, network.unclip_ratio)
+    assert "text student" in textdet.describe()
+
+
+def test_ppocr_comes_from_the_installed_package():
     path = textdet.model_file(textdet.DETECTOR_FILE)
     assert path.is_file() and path.suffix == ".onnx"
     assert "rapidocr_onnxruntime" in path.parts
-    assert "PP-OCRv4 det" in textdet.describe()
+    assert textdet.ppocr_network("float32").path == path
 
 
-def test_the_default_detector_is_an_int8_build_made_once_and_cached(tmp_path, monkeypatch, coffee_text):
+def test_ppocr_in_int8_is_built_once_and_cached(tmp_path, monkeypatch, coffee_text):
     monkeypatch.setenv("SEGPRESS_CACHE_DIR", str(tmp_path / "cache"))
-    built = TextDetector()
+    built = TextDetector(textdet.ppocr_network())
     assert built.path.parent == tmp_path / "cache" and built.path.name.startswith("ppocrv4-det-int8-")
+    assert built.scale == textdet.PPOCR_SCALE
     stamp = built.path.stat().st_mtime_ns
-    assert TextDetector().path == built.path and built.path.stat().st_mtime_ns == stamp  # not built again
+    assert TextDetector(textdet.ppocr_network()).path == built.path and built.path.stat().st_mtime_ns == stamp  # not built again
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [built.path.name]  # no temporary files left
-    full = TextDetector(precision="float32")
-    assert full.path == textdet.model_file(textdet.DETECTOR_FILE)
+    full = TextDetector(textdet.ppocr_network("float32"))
     # Both find the rendered lines (the plates' margins, a third of the font size, lie partly outside the
     # lines' regions: float32 at 0.75 covers 70 % of the 28 px line's plate, all of its ink).
     pixels, boxes = coffee_text
     for found in (built.detect(pixels), full.detect(pixels)):
         assert all(coverage(found.regions, box) > 0.65 for box in boxes)
     with pytest.raises(OptionError, match="precision must be one of int8, float32"):
-        TextDetector(precision="fp16")
+        textdet.ppocr_network("fp16")
 
 
-def test_without_onnx_the_int8_build_names_the_extra(tmp_path, monkeypatch):
+def test_without_onnx_the_int8_ppocr_build_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setenv("SEGPRESS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
     with pytest.raises(OptionError, match=r"built with onnx, which is not installed: pip install 'segpress\[text\]'"):
-        TextDetector()
+        textdet.ppocr_network()
+    assert TextDetector().detect(np.zeros((64, 64, 3), np.uint8)).share == 0  # the student needs neither
 
 
 def test_an_unwritable_cache_builds_in_a_private_folder(tmp_path, monkeypatch):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder would be")
     monkeypatch.setenv("SEGPRESS_CACHE_DIR", str(blocker / "cache"))
-    built = TextDetector()
+    built = TextDetector(textdet.ppocr_network())
     assert built.path.is_file() and not str(built.path).startswith(str(blocker))
 
 
@@ -140,8 +153,9 @@ def test_working_size_is_scaled_bounded_and_a_multiple_of_32(detector):
         rows, cols = detector.working_size(height, width)
         assert rows % 32 == 0 and cols % 32 == 0
         assert 32 <= rows <= detector.max_side and 32 <= cols <= detector.max_side
-    assert detector.working_size(480, 640) == (352, 480)  # 0.75 x 480 = 360 -> 352 (32 x 11.25), 0.75 x 640 = 480
-    assert detector.working_size(3000, 4000) == (2240, 3008)  # a 12 MP photo keeps the scale
+    assert detector.scale == 0.75 and detector.working_size(480, 640) == (352, 480)  # 0.75 x 480 = 360 -> 352 (32 x 11.25)
+    assert detector.working_size(3024, 4032) == (2272, 3008)  # a 12 MP photo keeps the scale
+    assert TextDetector(scale=1.0).working_size(475, 650) == (480, 640)  # sides to the nearest multiple of 32
     assert max(detector.working_size(6000, 8000)) == detector.max_side // 32 * 32
 
 
@@ -202,9 +216,9 @@ def test_large_working_images_run_in_tiles_that_find_what_one_run_finds():
                              lines=(("CITY CENTRE 3 NORTH GATE", 40), ("KA 4821 XT", 28), ("OPEN 9-17h", 20)))
     pixels = np.ascontiguousarray(np.roll(pixels, (300, 500), axis=(0, 1)))  # lines across the tiles' seams
     boxes = [(left + 500, top + 300, right + 500, bottom + 300) for left, top, right, bottom in boxes]
-    whole = TextDetector(tile_side=1600).detect(pixels)
+    whole = TextDetector(scale=0.75, tile_side=1600).detect(pixels)
     calls = []
-    tiled = TextDetector(tile_side=512)
+    tiled = TextDetector(scale=0.75, tile_side=512)
     run = tiled._run
     tiled._run = lambda tensor: calls.append(tensor.shape) or run(tensor)
     found = tiled.detect(pixels)
@@ -382,15 +396,17 @@ def test_when_text_runs():
 
 
 def test_a_policy_sets_the_detectors_scale_and_text_scale_overrides_it(monkeypatch, coffee_text):
-    preset = PRESETS["text"].text_scale
-    assert preset is not None and PRESETS["default"].text_scale is None
+    # The presets run the shipped detector at its own scale; a policy may ask for another.
+    assert PRESETS["text"].text_scale is None and PRESETS["default"].text_scale is None
+    fine = dataclasses.replace(PRESETS["text"], name="text-fine", text_scale=1.25)
+    preset = fine.text_scale
     assert textdet.detector_for(True, policy_scale=preset).scale == preset
     assert textdet.detector_for(True, 0.8, policy_scale=preset).scale == 0.8
     assert textdet.detector_for(True).scale == textdet.DEFAULT_SCALE
     assert textdet.default_detector() is textdet.default_detector(textdet.DEFAULT_SCALE)  # one session per scale
     asked = []
     monkeypatch.setattr(importance_sources, "default_detector", lambda scale=None: asked.append(scale) or default_detector(scale))
-    segpress.compress(coffee_text[0], policy="text", compare=False)
+    segpress.compress(coffee_text[0], policy=fine, compare=False)
     segpress.compress(coffee_text[0], text=True, compare=False)
     assert asked == [preset, None]
     for bad in (0, 5, True, "1"):
@@ -455,38 +471,29 @@ def without_extra(monkeypatch):
     textdet.reading._recogniser.cache_clear()
 
 
-def test_without_the_extra_the_api_names_it(without_extra, coffee_text):
-    pixels, _ = coffee_text
-    for call in (lambda: segpress.compress(pixels, text=True), lambda: segpress.detect_text(pixels),
-                 lambda: read_text(pixels, [(0, 0, 10, 10)])):
-        with pytest.raises(OptionError) as error:
-            call()
-        assert "pip install 'segpress[text]'" in str(error.value) and "\n" not in str(error.value)
-    # Without text nothing changes.
-    assert segpress.compress(pixels, compare=False).source.startswith("model:")
+def test_without_the_extra_text_is_still_found_and_only_reading_names_it(without_extra, coffee_text):
+    pixels, boxes = coffee_text
+    # Detection runs the shipped student: no registry package needed.
+    assert segpress.compress(pixels, text=True, compare=False).source.endswith("+text")
+    assert all(coverage(segpress.detect_text(pixels).regions, box) > 0.6 for box in boxes)
+    with pytest.raises(OptionError) as error:  # reading text (benchmarks, checks) needs the package's recogniser
+        read_text(pixels, [(0, 0, 10, 10)])
+    assert "pip install 'segpress[text]'" in str(error.value) and "\n" not in str(error.value)
+    with pytest.raises(OptionError, match=r"pip install 'segpress\[text\]'"):
+        textdet.ppocr_network()
 
 
-@pytest.mark.parametrize("command", [["compress", "-o", "out.jpg", "--text"], ["compress", "-o", "out.jpg", "--policy", "text"],
-                                     ["segment", "-o", "out/", "--text"], ["batch", "out", "--text"],
-                                     ["batch", "out", "--policy", "text"]])
-def test_without_the_extra_the_cli_says_one_line(without_extra, capsys, tmp_path, monkeypatch, coffee_text, command):
+@pytest.mark.parametrize("command", [["compress", "-o", "out.jpg", "--text", "--no-compare"],
+                                     ["segment", "-o", "out/", "--text"], ["batch", "out", "--policy", "text"]])
+def test_without_the_extra_the_cli_finds_text(without_extra, capsys, tmp_path, monkeypatch, coffee_text, command):
     monkeypatch.chdir(tmp_path)
     Image.fromarray(coffee_text[0]).save("in.png")
-    code = main([command[0], "in.png", *command[1:]])
-    err = capsys.readouterr().err.strip()
-    assert code == 2
-    assert err.startswith("error: ") and "\n" not in err and "pip install 'segpress[text]'" in err
-    assert not Path("out.jpg").exists() and not Path("out").exists()
+    assert main([command[0], "in.png", *command[1:]]) == 0, capsys.readouterr().err
 
 
-def test_formats_says_whether_the_detector_is_installed(capsys):
+def test_formats_names_the_text_detector(capsys):
     assert main(["formats"]) == 0
-    assert "text detector: PP-OCRv4 det" in capsys.readouterr().out
-
-
-def test_formats_without_the_extra(without_extra, capsys):
-    assert main(["formats"]) == 0
-    assert "pip install 'segpress[text]'" in capsys.readouterr().out
+    assert "text detector: segpress text student" in capsys.readouterr().out
 
 
 # --- the command line -------------------------------------------------------------------------------

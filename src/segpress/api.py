@@ -149,10 +149,10 @@ def segment(
 
 
 def detect_text(image: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> TextDetection:
-    """Where ``image`` holds text: PP-OCRv4's detector (``segpress[text]``), see :mod:`segpress.text`.
+    """Where ``image`` holds text: the shipped text detector, see :mod:`segpress.text`.
 
     Returns a :class:`~segpress.text.TextDetection`: ``regions`` (H, W) bool, ``probability`` (H, W),
-    ``boxes`` in image pixels, ``share``, ``seconds``. ``OptionError`` naming the extra when missing.
+    ``boxes`` in image pixels, ``share``, ``seconds``.
     """
     return default_detector().detect(load_image(image, max_pixels=max_pixels).pixels)
 
@@ -184,7 +184,7 @@ def compress(
             :class:`~segpress.segmenters.Segmenter`, or a user model config path (TOML/YAML).
         segmentation: a :class:`~segpress.segmenters.Segmentation` of this image made before (by
             ``segment``), used instead of running a segmenter again.
-        text: add detected text (PP-OCRv4's detector, ``segpress[text]``; True for the default
+        text: add detected text (the shipped detector, :mod:`segpress.text`; True for the default
             :class:`~segpress.text.TextDetector`, or one of your own settings, or a
             :class:`~segpress.text.TextDetection` of this image made before) to the importance, with
             the policy's ``text`` weight; None: only if the policy's ``[sources]`` lists text.

@@ -88,7 +88,7 @@ def job_settings(
 
     ``options``: fields of :class:`~segpress.options.CompressOptions` (``BATCH_DEFAULTS`` where not
     given). The model (and the text detector, when text is on) is loaded once here, so a broken model
-    config or a missing ``segpress[text]`` fails the job up front instead of every image. ``text`` None:
+    config or a bad text scale fails the job up front instead of every image. ``text`` None:
     as the policy says (``api.wants_text``).
     """
     chosen = CompressOptions(**{**BATCH_DEFAULTS, **options})

@@ -93,7 +93,7 @@ def compress(
     chosen = CompressOptions(**{**options, "format": codec.name})
     check_sources(mask=mask, labels=labels, segmenter=segmenter, command_line=True)
     chosen_policy = load_policy(policy)
-    # Loaded once, before any image: a missing segpress[text] or a bad --text-scale stops the run here.
+    # Loaded once, before any image: a bad --text-scale stops the run here.
     detector = text_detector_for(api.wants_text(text, chosen_policy), text_scale, policy_scale=chosen_policy.text_scale)
     use_model = mask is None and labels is None
     model, model_files = load_segmenter(segmenter) if use_model else (None, [])

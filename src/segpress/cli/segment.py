@@ -23,7 +23,7 @@ def segment(
     inputs: Annotated[list[Path], typer.Argument(metavar="IMAGE...", help="Images to label.", show_default=False)],
     output: Annotated[str, typer.Option("--output", "-o", help="Folder, or NAME.png for one input: writes NAME-labels.png and NAME-overlay.png.")],
     segmenter: SegmenterOption = None,
-    text: Annotated[bool, typer.Option("--text/--no-text", help="Also detect text: outlined in the overlay, its share listed; needs segpress[text].")] = False,
+    text: Annotated[bool, typer.Option("--text/--no-text", help="Also detect text: outlined in the overlay, its share listed.")] = False,
     text_scale: TextScaleOption = None,
     overwrite: OverwriteOption = False,
     max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,

@@ -24,8 +24,8 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing 
 OverwriteOption = Annotated[bool, typer.Option(help="Replace existing output files (inputs are never replaced).")]
 MaxPixelsOption = Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")]
 SegmenterOption = Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")]
-TextOption = Annotated[Optional[bool], typer.Option("--text/--no-text", help="Add detected text (signs, plates, documents) to the importance, with the policy's text weight; needs segpress[text]. Default: as the policy says.", show_default=False)]
-TextScaleOption = Annotated[Optional[float], typer.Option(help=f"Resolution the text detector runs at, relative to the image (default: the policy's text_scale, else {DEFAULT_TEXT_SCALE}; the text preset's is 1.5); higher finds smaller, fainter text at a cost that grows with its square. At {DEFAULT_TEXT_SCALE} it misses about half the 12-32 px lines on busy photos, which then read worse than with uniform JPEG; at 1.5 it finds about 85 % for 4 times the time, and the text preset reads them better than uniform JPEG of the same size (README, Text).", show_default=False)]
+TextOption = Annotated[Optional[bool], typer.Option("--text/--no-text", help="Add detected text (signs, plates, documents) to the importance, with the policy's text weight. Default: as the policy says.", show_default=False)]
+TextScaleOption = Annotated[Optional[float], typer.Option(help=f"Resolution the text detector runs at, relative to the image (default: the policy's text_scale, else {DEFAULT_TEXT_SCALE}). The cost grows with its square: 1.0 takes about 1.4 times as long as {DEFAULT_TEXT_SCALE} and finds a few more 12 px lines; lower is faster and finds less small text (README, Text).", show_default=False)]
 
 
 def load_segmenter(segmenter: Path | None) -> tuple[segmenters.Segmenter, list[Path]]:

@@ -1,5 +1,5 @@
-"""``TextDetector``: PP-OCRv4's DB network run by onnxruntime (on tiles for large working images), and
-``TextDetection``, what it finds at the image's resolution."""
+"""``TextDetector``: a text network (the shipped student by default) run by onnxruntime (on tiles for
+large working images), and ``TextDetection``, what it finds at the image's resolution."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from os import fspath
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,11 +16,10 @@ from PIL import Image
 from ..errors import InputError, OptionError
 from ..segmenters.base import as_rgb, resize_bilinear
 from ..segmenters.onnx import open_session, tile_starts
-from .models import DETECTOR_FILE, model_file, quantized_model
-from .network import DEFAULT_MAX_SIDE, DEFAULT_SCALE, STRIDE, _network_input, _resize, working_size
+from .models import TextNetwork, student_network
+from .network import DEFAULT_MAX_SIDE, STRIDE, _network_input, _resize, working_size
 from .regions import Box, _scale_boxes, text_lines
 
-PRECISIONS = ("int8", "float32")
 # The network runs on tiles of at most this side (working pixels): its memory grows by about 100 MB per
 # working megapixel (measured: +180 MB at 1600x1216, +650 MB at 3008x2240), so tiles bound it.
 TILE_SIDE = 1024
@@ -69,38 +67,35 @@ class TextDetection:
 
 
 class TextDetector:
-    """PP-OCRv4's DB text detector run by onnxruntime on the CPU; the session is made once and reused."""
-
-    name = "PP-OCRv4 det"
+    """A text network run by onnxruntime on the CPU; the session is made once and reused."""
 
     def __init__(
         self,
-        model_path: str | Path | None = None,
+        network: TextNetwork | None = None,
         *,
-        scale: float = DEFAULT_SCALE,
+        scale: float | None = None,
         max_side: int = DEFAULT_MAX_SIDE,
         threads: int | None = None,
-        precision: str = "int8",
         tile_side: int = TILE_SIDE,
+        threshold: float | None = None,
+        unclip_ratio: float | None = None,
     ) -> None:
-        """``model_path``: a DB detector ONNX file used as it is; None: the installed PP-OCRv4 detector,
-        in ``precision`` (``"int8"``: quantised here once and cached, see ``quantized_model``)."""
-        if not (math.isfinite(scale) and 0 < scale <= 4):
-            raise OptionError(f"text detection scale must be in (0, 4], got {scale}")
+        """``network``: None for the shipped student (``student_network``), or e.g. ``ppocr_network()``;
+        ``scale``, ``threshold`` and ``unclip_ratio`` default to the network's own."""
+        self.network = network or student_network()
+        self.name = self.network.name
+        self.path = self.network.path
+        self.scale = self.network.scale if scale is None else scale
+        if not (math.isfinite(self.scale) and 0 < self.scale <= 4):
+            raise OptionError(f"text detection scale must be in (0, 4], got {self.scale}")
         if max_side < STRIDE:
             raise OptionError(f"text detection max_side must be at least {STRIDE}, got {max_side}")
-        if precision not in PRECISIONS:
-            raise OptionError(f"text detection precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-        if model_path is not None:
-            self.path = Path(model_path)
-        else:
-            source = model_file(DETECTOR_FILE)
-            self.path = quantized_model(source) if precision == "int8" else source
-        self.scale = scale
         self.max_side = max_side
         if tile_side % STRIDE or tile_side < 2 * TILE_OVERLAP:
             raise OptionError(f"text detection tile_side must be a multiple of {STRIDE} of at least {2 * TILE_OVERLAP}, got {tile_side}")
         self.tile_side = tile_side
+        self.threshold = self.network.threshold if threshold is None else threshold
+        self.unclip_ratio = self.network.unclip_ratio if unclip_ratio is None else unclip_ratio
         if not self.path.is_file():
             raise OptionError(f"text detector model not found: {self.path}")
         # Idle threads sleep instead of spinning: beside other busy processes on 2 cores, spinning threads
@@ -109,7 +104,7 @@ class TextDetector:
         self._input = self._session.get_inputs()[0].name
 
     def __repr__(self) -> str:
-        return f"TextDetector({fspath(self.path)!r}, scale={self.scale}, max_side={self.max_side})"
+        return f"TextDetector({self.name!r}, {fspath(self.path)!r}, scale={self.scale}, max_side={self.max_side})"
 
     def working_size(self, height: int, width: int) -> tuple[int, int]:
         """(h, w) the network runs at: ``scale`` times the image, longer side <= ``max_side``, multiples of 32."""
@@ -122,7 +117,7 @@ class TextDetector:
         height, width = rgb.shape[:2]
         size = self.working_size(height, width)
         probability = self._probability(rgb, size)
-        regions, boxes = text_lines(probability)
+        regions, boxes = text_lines(probability, threshold=self.threshold, unclip_ratio=self.unclip_ratio)
         detection = TextDetection(probability, regions, boxes, height, width)
         detection.seconds = time.perf_counter() - started
         return detection

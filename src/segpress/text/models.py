@@ -1,14 +1,17 @@
-"""The PP-OCRv4 model files of the installed ``rapidocr-onnxruntime``, and the int8 detector built from
-its float32 one once and cached (``quantized_model``)."""
+"""The text networks: the student segpress ships (``student_network``) and PP-OCRv4's detector from the
+installed ``rapidocr-onnxruntime`` (``ppocr_network``; its int8 version built once and cached by
+``quantized_model``), each a ``TextNetwork``: a file and how its probability map is read."""
 
 from __future__ import annotations
 
 import atexit
 import functools
 import hashlib
+import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -17,13 +20,54 @@ from PIL import Image
 
 from ..errors import OptionError
 from ..segmenters.base import as_rgb
+from ..segmenters.loading import shipped_model_dir
 from ..segmenters.onnx import quantize_int8
-from .network import DEFAULT_MAX_SIDE, DEFAULT_SCALE, _network_input, working_size
+from .network import DEFAULT_MAX_SIDE, _network_input, working_size
+from .regions import PROBABILITY_THRESHOLD, UNCLIP_RATIO
 
 DISTRIBUTION = "rapidocr-onnxruntime"
 DETECTOR_FILE = "ch_PP-OCRv4_det_infer.onnx"
 RECOGNISER_FILE = "ch_PP-OCRv4_rec_infer.onnx"
 INSTALL_HINT = "pip install 'segpress[text]'"
+STUDENT_FILE = "text-detector.onnx"  # in segpress/models, with its metadata in text-detector.json
+PPOCR_SCALE = 0.75  # PP-OCR's working scale when run as a detector (before the student, segpress's default)
+PRECISIONS = ("int8", "float32")
+
+
+@dataclass(frozen=True)
+class TextNetwork:
+    """A text network: its ONNX file (input: BGR planes in [-1, 1], sides multiples of 32; output: the
+    probability of text-line cores at the input's size) and how to run and read it."""
+
+    name: str
+    path: Path
+    scale: float  # the working scale it was chosen for (a detector may run it at another)
+    threshold: float  # probability above which a pixel is part of a line's core
+    unclip_ratio: float  # how far a core grows back to its line (see regions.text_lines)
+
+
+def student_network() -> TextNetwork:
+    """The text student shipped in ``segpress/models`` (trained by ``segpress.train.textstudent``)."""
+    path = shipped_model_dir() / STUDENT_FILE
+    try:
+        metadata = json.loads(path.with_suffix(".json").read_text())
+        reading = metadata["detection"]
+    except (OSError, ValueError, KeyError) as error:
+        raise OptionError(f"the shipped text detector is missing or damaged in {path.parent} ({error}); reinstall segpress") from None
+    if not path.is_file():
+        raise OptionError(f"the shipped text detector {path} is missing; reinstall segpress")
+    return TextNetwork(metadata["name"], path, float(reading["scale"]), float(reading["threshold"]),
+                       float(reading["unclip_ratio"]))
+
+
+def ppocr_network(precision: str = "int8") -> TextNetwork:
+    """PP-OCRv4's DB detector from the installed ``rapidocr-onnxruntime`` (``segpress[text]``), read with
+    PP-OCR's own post-processing settings; ``"int8"``: quantised here once and cached."""
+    if precision not in PRECISIONS:
+        raise OptionError(f"text detection precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    source = model_file(DETECTOR_FILE)
+    path = quantized_model(source) if precision == "int8" else source
+    return TextNetwork(f"PP-OCRv4 det ({precision})", path, PPOCR_SCALE, PROBABILITY_THRESHOLD, UNCLIP_RATIO)
 
 # How the int8 detector is built (see quantized_model); a new recipe makes a new cache entry. Change the
 # version with anything that changes the built file: the calibration pictures, scale or input preparation
@@ -107,13 +151,15 @@ def _private_dir() -> str:
 def _quantize(source: Path, target: Path) -> None:
     # PP-OCR's export is opset 12: converted to 17 first (see quantize_int8).
     target.parent.mkdir(parents=True, exist_ok=True)
-    built = quantize_int8(source.read_bytes(), _calibration_inputs(), opset=17)
+    built = quantize_int8(source.read_bytes(), calibration_inputs(PPOCR_SCALE), opset=17)
     partial_file = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     partial_file.write_bytes(built)
     os.replace(partial_file, target)
 
 
-def _calibration_inputs() -> list[dict[str, np.ndarray]]:
+def calibration_inputs(scale: float) -> list[dict[str, np.ndarray]]:
+    """Network inputs for int8 calibration: text-free pictures and a document page from scikit-image, none
+    of them in benchmarks/text.py, at working ``scale`` (the PP-OCR build here; the student's at export)."""
     from skimage import data
 
     inputs = []
@@ -123,5 +169,5 @@ def _calibration_inputs() -> list[dict[str, np.ndarray]]:
         # Bicubic here, though detection resizes bilinearly: the int8 detector calibrated on bicubic
         # inputs found 274 of 288 lines of the earlier benchmark at 0.7, on bilinear ones 263 (the sharper
         # inputs widen the activation ranges a little, and small text's strong responses clip less).
-        inputs.append({"x": _network_input(rgb, working_size(*rgb.shape[:2], DEFAULT_SCALE, DEFAULT_MAX_SIDE), Image.Resampling.BICUBIC)})
+        inputs.append({"x": _network_input(rgb, working_size(*rgb.shape[:2], scale, DEFAULT_MAX_SIDE), Image.Resampling.BICUBIC)})
     return inputs

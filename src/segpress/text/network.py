@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-DEFAULT_SCALE = 0.75  # working resolution relative to the image (see the docstring of segpress.text)
-DEFAULT_MAX_SIDE = 3072  # the working image's longer side at most: bounds time on huge images
+DEFAULT_SCALE = 0.75  # the shipped student's working resolution relative to the image (its JSON says the same)
+DEFAULT_MAX_SIDE = 4096  # the working image's longer side at most: bounds time on huge images (a 16 MP photo keeps 0.75)
 STRIDE = 32  # the DB network's input sides must be multiples of this
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import functools
-from importlib import metadata
 
 from ..errors import OptionError
 from .detector import TextDetector
-from .models import DETECTOR_FILE, DISTRIBUTION, INSTALL_HINT, model_file
+from .models import student_network
 from .network import DEFAULT_SCALE
 
 
 def default_detector(scale: float | None = None, threads: int | None = None) -> TextDetector:
-    """The installed PP-OCRv4 detector at ``scale`` (None: ``DEFAULT_SCALE``), loaded once per process."""
+    """The shipped text detector at ``scale`` (None: ``DEFAULT_SCALE``), loaded once per process."""
     return _loaded_detector(DEFAULT_SCALE if scale is None else float(scale), threads)
 
 
@@ -25,8 +24,8 @@ def detector_for(
     use_text: bool, scale: float | None = None, threads: int | None = None, *, policy_scale: float | None = None
 ) -> TextDetector | None:
     """The detector at ``scale`` (None: the policy's ``text_scale``, given as ``policy_scale``, else
-    ``DEFAULT_SCALE``) when text is on, loaded now so that a missing ``segpress[text]`` or a bad scale
-    stops a run before any image; None when text is off, where a scale is a mistake (``OptionError``).
+    ``DEFAULT_SCALE``) when text is on, loaded now so that a bad scale stops a run before any image;
+    None when text is off, where a scale is a mistake (``OptionError``).
     For ``segpress compress``, ``segment`` and ``batch``."""
     if not use_text:
         if scale is not None:
@@ -36,9 +35,9 @@ def detector_for(
 
 
 def describe() -> str:
-    """One line for ``segpress formats``: the detector's file, or how to install it."""
+    """One line for ``segpress formats``: the shipped detector and its file."""
     try:
-        path = model_file(DETECTOR_FILE)
-    except OptionError:
-        return f"not installed ({INSTALL_HINT})"
-    return f"PP-OCRv4 det from {DISTRIBUTION} {metadata.version(DISTRIBUTION)} ({path}), run in int8"
+        network = student_network()
+    except OptionError as error:
+        return str(error)
+    return f"{network.name} ({network.path}), working scale {DEFAULT_SCALE:g}"

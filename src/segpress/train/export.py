@@ -76,7 +76,7 @@ def export(
     model.eval()
     config = training["config"]
     height, width = config["crop_size"]
-    data = _to_onnx(model, height, width)
+    data = to_onnx(model, height, width)
     max_diff = max(compare_onnx(model, data, shape=shape) for shape in ((1, 3, height, width), (2, 3, 97, 131)))
     if max_diff > MAX_ABS_DIFF:
         raise OutputError(f"{onnx_path}: onnxruntime's logits differ from torch's by {max_diff:.2g}; not exported")
@@ -112,7 +112,8 @@ def compare_onnx(model: nn.Module, onnx_model: bytes | str | Path, *, shape: tup
     return float(np.abs(ours - reference).max())
 
 
-def _to_onnx(model: nn.Module, height: int, width: int) -> bytes:
+def to_onnx(model: nn.Module, height: int, width: int, *, input_name: str = "image", output_name: str = "logits") -> bytes:
+    """``model`` as ONNX bytes (opset OPSET), any batch and any height and width."""
     axes = {0: "batch", 2: "height", 3: "width"}
     buffer = io.BytesIO()
     with warnings.catch_warnings():
@@ -120,7 +121,7 @@ def _to_onnx(model: nn.Module, height: int, width: int) -> bytes:
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             model, (torch.zeros(1, 3, height, width),), buffer, dynamo=False, opset_version=OPSET,
-            input_names=["image"], output_names=["logits"], dynamic_axes={"image": axes, "logits": axes},
+            input_names=[input_name], output_names=[output_name], dynamic_axes={input_name: axes, output_name: axes},
         )
     return buffer.getvalue()
 
