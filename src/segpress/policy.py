@@ -18,7 +18,7 @@ Presets ship as ``segpress/policies/<name>.toml``. A user policy is a ``.toml``,
     min_area = 32        # pixels, or a fraction of the image area if < 1
     map_rule = "recall"  # how class probabilities become importance (below)
     confidence = 0.5     # the probability at which a class counts in full
-    text_scale = 1.5     # the text detector's working scale under this policy (--text-scale overrides)
+    text_scale = 1.0     # the text detector's working scale under this policy (--text-scale overrides)
     scene_fidelity = 0   # the scene floor (compress --scene-fidelity) for maps a segmenter made; 0: off
 
     [weights]

@@ -146,8 +146,8 @@ def _crop(pixels: np.ndarray, ignore: np.ndarray, rng: random.Random) -> tuple[I
     return image.crop(box).convert("RGB"), mask.crop(box).point(lambda value: 255 if value > 0 else 0).convert("1")
 
 
-def _ink(rng: random.Random, under: np.ndarray) -> tuple[tuple[int, int, int], bool]:
-    """The ink's colour over ``under`` and whether a plate holds the line."""
+def _ink(rng: random.Random, under: np.ndarray) -> tuple[int, int, int]:
+    """The ink's colour over ``under``: light, dark, saturated or a tone of it, at least MIN_CONTRAST away."""
     mean = under.reshape(-1, 3).mean(axis=0)
     grey = float(mean @ (0.299, 0.587, 0.114))
     roll = rng.random()
@@ -162,7 +162,7 @@ def _ink(rng: random.Random, under: np.ndarray) -> tuple[tuple[int, int, int], b
         colour = tuple(int(np.clip(value + shift, 0, 255)) for value in mean)
     if abs(float(np.dot(colour, (0.299, 0.587, 0.114))) - grey) < MIN_CONTRAST:
         colour = (10, 10, 10) if grey > 127 else (245, 245, 245)
-    return colour, False
+    return colour
 
 
 def _draw_line(image: Image.Image, label: Image.Image, taken: list[tuple[int, int, int, int]], rng: random.Random,
@@ -171,34 +171,12 @@ def _draw_line(image: Image.Image, label: Image.Image, taken: list[tuple[int, in
     face = _font(str(rng.choice(fonts)), size)
     text = words(rng)
     angle = 0.0 if rng.random() < 0.45 else rng.uniform(-MAX_ROTATION, MAX_ROTATION)
-    left, top, right, bottom = face.getbbox(text)
-    if right - left < 2 or bottom - top < 2:
+    layers = _line_layers(text, face, size, angle)
+    if layers is None:
         return
-    pad = max(4, size // 2)
-    layer_size = (right - left + 2 * pad, bottom - top + 2 * pad)
-    if layer_size[0] > CROP * 1.3:
-        return
-    ink = Image.new("L", layer_size, 0)
-    origin = (pad - left, pad - top)
-    ImageDraw.Draw(ink).text(origin, text, font=face, fill=255)
-    box = ink.getbbox()
-    if box is None:
-        return
-    core = Image.new("L", layer_size, 0)
-    margin = max(1.5, LINE_MARGIN * size)
-    full = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
-    shrink = SHRINK * min(full[2] - full[0], full[3] - full[1])
-    ImageDraw.Draw(core).rectangle((full[0] + shrink, full[1] + shrink, full[2] - shrink - 1, full[3] - shrink - 1), fill=255)
-    if angle:
-        ink, core = (picture.rotate(angle, Image.Resampling.BILINEAR, expand=True) for picture in (ink, core))
-    if ink.width >= CROP - 2 or ink.height >= CROP - 2:
-        return
-    for _attempt in range(20):
-        x, y = rng.randrange(-ink.width // 4, CROP - 3 * ink.width // 4), rng.randrange(-ink.height // 4, CROP - 3 * ink.height // 4)
-        place = (x, y, x + ink.width, y + ink.height)
-        if not any(not (place[2] + 4 <= o[0] or o[2] + 4 <= place[0] or place[3] + 4 <= o[1] or o[3] + 4 <= place[1]) for o in taken):
-            break
-    else:
+    ink, core = layers
+    place = _free_place(ink.size, taken, rng)
+    if place is None:
         return
     taken.append(place)
     under = np.asarray(image.crop(place))
@@ -211,7 +189,7 @@ def _draw_line(image: Image.Image, label: Image.Image, taken: list[tuple[int, in
                      place[0] + ink.getbbox()[2] + grow, place[1] + ink.getbbox()[3] + grow]
         draw.rectangle(plate_box, fill=plate)
         under = np.full((1, 1, 3), plate, np.uint8)
-    colour, _ = _ink(rng, under)
+    colour = _ink(rng, under)
     paint = Image.new("RGB", ink.size, colour)
     if 0.2 <= style < 0.32:  # a drop shadow or an outline in the opposite tone
         dark = float(np.dot(colour, (0.299, 0.587, 0.114))) > 127
@@ -223,6 +201,43 @@ def _draw_line(image: Image.Image, label: Image.Image, taken: list[tuple[int, in
             image.paste(edge, place[:2], ink.filter(ImageFilter.MaxFilter(3)))
     image.paste(paint, place[:2], ink)
     label.paste(1, place[:2], core.point(lambda value: 255 if value > 127 else 0))
+
+
+def _line_layers(text: str, face: ImageFont.FreeTypeFont, size: int, angle: float) -> tuple[Image.Image, Image.Image] | None:
+    """(ink, core) masks of one line, rotated by ``angle`` degrees; None when it is empty or too large."""
+    left, top, right, bottom = face.getbbox(text)
+    if right - left < 2 or bottom - top < 2:
+        return None
+    pad = max(4, size // 2)
+    layer_size = (right - left + 2 * pad, bottom - top + 2 * pad)
+    if layer_size[0] > CROP * 1.3:
+        return None
+    ink = Image.new("L", layer_size, 0)
+    ImageDraw.Draw(ink).text((pad - left, pad - top), text, font=face, fill=255)
+    box = ink.getbbox()
+    if box is None:
+        return None
+    core = Image.new("L", layer_size, 0)
+    margin = max(1.5, LINE_MARGIN * size)
+    full = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
+    shrink = SHRINK * min(full[2] - full[0], full[3] - full[1])
+    ImageDraw.Draw(core).rectangle((full[0] + shrink, full[1] + shrink, full[2] - shrink - 1, full[3] - shrink - 1), fill=255)
+    if angle:
+        ink, core = (picture.rotate(angle, Image.Resampling.BILINEAR, expand=True) for picture in (ink, core))
+    if ink.width >= CROP - 2 or ink.height >= CROP - 2:
+        return None
+    return ink, core
+
+
+def _free_place(size: tuple[int, int], taken: list[tuple[int, int, int, int]], rng: random.Random) -> tuple[int, int, int, int] | None:
+    """Where a layer of ``size`` goes (up to a quarter of it outside the crop), 4 px clear of ``taken``."""
+    width, height = size
+    for _attempt in range(20):
+        x, y = rng.randrange(-width // 4, CROP - 3 * width // 4), rng.randrange(-height // 4, CROP - 3 * height // 4)
+        place = (x, y, x + width, y + height)
+        if all(place[2] + 4 <= o[0] or o[2] + 4 <= place[0] or place[3] + 4 <= o[1] or o[3] + 4 <= place[1] for o in taken):
+            return place
+    return None
 
 
 def _degrade(image: Image.Image, rng: random.Random) -> Image.Image:
