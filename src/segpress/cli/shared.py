@@ -25,7 +25,7 @@ OverwriteOption = Annotated[bool, typer.Option(help="Replace existing output fil
 MaxPixelsOption = Annotated[int, typer.Option(help="Refuse images with more pixels (decompression bombs).")]
 SegmenterOption = Annotated[Optional[Path], typer.Option(help="Segmentation model config (TOML/YAML); default: the shipped model.")]
 TextOption = Annotated[Optional[bool], typer.Option("--text/--no-text", help="Add detected text (signs, plates, documents) to the importance, with the policy's text weight. Default: as the policy says.", show_default=False)]
-TextScaleOption = Annotated[Optional[float], typer.Option(help=f"Resolution the text detector runs at, relative to the image (default: the policy's text_scale, else {DEFAULT_TEXT_SCALE}). The cost grows with its square: 1.0 takes about 1.4 times as long as {DEFAULT_TEXT_SCALE} and finds a few more 12 px lines; lower is faster and finds less small text (README, Text).", show_default=False)]
+TextScaleOption = Annotated[Optional[float], typer.Option(help=f"Resolution the text detector runs at, relative to the image (default: the policy's text_scale, else {DEFAULT_TEXT_SCALE}). The cost grows with its square: 1.0 takes about 1.4 times as long as {DEFAULT_TEXT_SCALE} and finds slightly more 12-14 px lines; lower is faster and finds less small text (README, Text).", show_default=False)]
 
 
 def load_segmenter(segmenter: Path | None) -> tuple[segmenters.Segmenter, list[Path]]:

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from os import fspath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -84,8 +85,6 @@ class TextDetector:
         """``network``: None for the shipped student (``student_network``), or e.g. ``ppocr_network()``;
         ``scale``, ``threshold`` and ``unclip_ratio`` default to the network's own."""
         self.network = network or student_network()
-        self.name = self.network.name
-        self.path = self.network.path
         self.scale = self.network.scale if scale is None else scale
         if not (math.isfinite(self.scale) and 0 < self.scale <= 4):
             raise OptionError(f"text detection scale must be in (0, 4], got {self.scale}")
@@ -103,6 +102,14 @@ class TextDetector:
         # doubled the wall time (measured: 114 vs 71 ms/MP); alone, the difference is small.
         self._session = open_session(self.path, threads, spinning=False)
         self._input = self._session.get_inputs()[0].name
+
+    @property
+    def name(self) -> str:
+        return self.network.name
+
+    @property
+    def path(self) -> Path:
+        return self.network.path
 
     def __repr__(self) -> str:
         return f"TextDetector({self.name!r}, {fspath(self.path)!r}, scale={self.scale}, max_side={self.max_side})"

@@ -125,7 +125,7 @@ def score(config: TrainConfig, checkpoint: str | Path, output: str | Path, *, ov
             dataset = open_dataset(spec, config)
             val[dataset.name] = evaluate(model, dataset, progress=progress)
     record = {**state["record"], "val": val, "miou": float(np.mean([m["miou"] for m in val.values()]))}
-    _save(Path(output), {**state, "record": record}, overwrite=overwrite)
+    save_checkpoint(Path(output), {**state, "record": record}, overwrite=overwrite)
     return record
 
 
@@ -175,8 +175,8 @@ class _Run:
         common = {"model": weights, "record": self.record, "config": config.to_dict(),
                   "command": config.command}
         if self.best["epoch"] == self.epoch:
-            _save(config.output_dir / BEST, common)
-        _save(config.output_dir / LAST, {
+            save_checkpoint(config.output_dir / BEST, common)
+        save_checkpoint(config.output_dir / LAST, {
             **common, "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "epoch": self.epoch, "torch_rng": torch.get_rng_state(), "best": self.best,
         })
@@ -309,7 +309,7 @@ def _step_loss(run: _Run, criterion: nn.Module, step: Step, distill_weight: floa
     return loss
 
 
-def _save(path: Path, payload: dict[str, Any], *, overwrite: bool = True) -> None:
+def save_checkpoint(path: Path, payload: dict[str, Any], *, overwrite: bool = True) -> None:
     """torch.save, but all at once: an interrupted write never leaves a truncated checkpoint."""
     buffer = io.BytesIO()
     torch.save(payload, buffer)

@@ -20,6 +20,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from segpress.imageio import atomic_write
+from segpress.train.loop import save_checkpoint
 
 from .network import TextStudent
 from .scenes import CROP, IGNORE, Backgrounds, render
@@ -105,19 +106,17 @@ def fit(out: Path, backgrounds: Backgrounds, fonts: list[Path], settings: FitSet
         step += 1
         running.append(value.item())
         if step % settings.checkpoint_every == 0:
-            _save(checkpoint_file, model, optimizer, minutes, step, settings)
+            save_checkpoint(checkpoint_file, _checkpoint(model, optimizer, minutes, step, settings))
             log(f"step {step} minutes {minutes:.1f} loss {np.mean(running):.4f} lr {optimizer.param_groups[0]['lr']:.2e}")
             running = []
-    _save(checkpoint_file, model, optimizer, settings.minutes, step, settings)
+    save_checkpoint(checkpoint_file, _checkpoint(model, optimizer, settings.minutes, step, settings))
     log(f"done: {step} steps, {step * settings.batch} pictures")
     return checkpoint_file
 
 
-def _save(path: Path, model, optimizer, minutes: float, step: int, settings: FitSettings) -> None:
-    partial = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "minutes": minutes, "step": step,
-                "settings": asdict(settings)}, partial)
-    partial.replace(path)
+def _checkpoint(model, optimizer, minutes: float, step: int, settings: FitSettings) -> dict:
+    return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "minutes": minutes, "step": step,
+            "settings": asdict(settings)}
 
 
 def export(checkpoint: Path, onnx_file: Path, detection: dict[str, float], training: dict) -> None:

@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from segpress.imageio import load_image
+from segpress.train.photos import list_photos
 
 FONT_FOLDERS = ("/usr/share/fonts/truetype/liberation", "/usr/share/fonts/truetype/freefont",
                 "/usr/share/fonts/truetype/noto")
@@ -106,8 +107,8 @@ class Backgrounds:
 
 
 def background_paths(folders: list[Path]) -> list[Path]:
-    suffixes = (".jpg", ".jpeg", ".png", ".bmp")
-    return sorted(path for folder in folders for path in folder.rglob("*") if path.suffix.lower() in suffixes)
+    """The photos under ``folders`` (as the teach pass lists them), in one sorted list: a seed's background."""
+    return sorted(path for _, path in list_photos(folders))
 
 
 def ignore_masks(paths: list[Path], scale: float = 2.0) -> dict[str, np.ndarray]:
